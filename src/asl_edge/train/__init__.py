@@ -1,0 +1,1 @@
+"""Training the seed CNN (needs the ``train`` extra: TensorFlow/Keras)."""

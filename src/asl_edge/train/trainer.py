@@ -1,0 +1,204 @@
+"""Fit the seed CNN with model selection on a validation split carved from the training file.
+
+The test split is only reported, never used to pick an epoch, unless the caller asks for the
+course notebook's behaviour (``validate_on="test"``), which is labelled as such in the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data import Dataset, stratified_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 32
+    augment: bool = True
+    seed: int = 0
+    val_fraction: float = 0.1
+    validate_on: str = "train-split"  # or "test": the course notebook's (optimistic) choice
+    optimizer: str = "adam"  # "rmsprop" is the course's Keras default
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"  # cosine decay to zero over all steps, or "constant"
+    patience: int = 0  # early stopping on the validation accuracy; 0 = off
+    limit: int = 0  # use only the first N training rows (tests, smoke runs); 0 = all
+
+
+@dataclass
+class TrainResult:
+    model: object  # keras.Model with the best epoch's weights
+    history: dict[str, list[float]]
+    best_epoch: int  # 1-based
+    epoch_seconds: list[float] = field(default_factory=list)
+    config: TrainConfig | None = None
+
+    def summary(self) -> dict:
+        return {"best_epoch": self.best_epoch, "epochs_run": len(self.epoch_seconds),
+                "mean_epoch_seconds": float(np.mean(self.epoch_seconds)) if self.epoch_seconds
+                else None, "history": self.history, "config": asdict(self.config)
+                if self.config else None}
+
+
+def seed_everything(seed: int) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter out
+    os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # python, numpy and TF generators
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # older TF: best effort
+        log.debug("op determinism not available")
+
+
+def _dataset(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, augment, seed: int):
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch)
+    if augment is not None:
+        ds = ds.map(lambda a, b: (augment(a, training=True), b),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class _KeepBest:
+    """Keeps the weights of the epoch with the best validation accuracy (then lowest loss)."""
+
+    def __init__(self):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(cb):
+                super().__init__()
+                cb.best = (-math.inf, math.inf)
+                cb.best_epoch = 0
+                cb.weights = None
+                cb.times: list[float] = []
+                cb._t0 = 0.0
+
+            def on_epoch_begin(cb, epoch, logs=None):
+                cb._t0 = time.perf_counter()
+
+            def on_epoch_end(cb, epoch, logs=None):
+                cb.times.append(time.perf_counter() - cb._t0)
+                logs = logs or {}
+                key = (logs.get("val_accuracy", -math.inf), logs.get("val_loss", math.inf))
+                if key[0] > cb.best[0] or (key[0] == cb.best[0] and key[1] < cb.best[1]):
+                    cb.best, cb.best_epoch = key, epoch + 1
+                    cb.weights = cb.model.get_weights()
+
+        self.callback = Callback()
+
+
+class _TestReport:
+    """Records test accuracy after each epoch, for the learning curves only."""
+
+    def __init__(self, test_set: Dataset):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(cb):
+                super().__init__()
+                cb.accuracies: list[float] = []
+
+            def on_epoch_end(cb, epoch, logs=None):
+                pred = predict_classes(cb.model, test_set.images)
+                cb.accuracies.append(float(np.mean(pred == test_set.labels)))
+
+        self.callback = Callback()
+
+
+def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = None,
+          verbose: int = 1) -> TrainResult:
+    """Train the seed CNN and return it with the best epoch's weights restored."""
+    import keras
+
+    from .augment import course_augmentation
+    from .model import build_model
+
+    seed_everything(config.seed)
+    x, y = train_set.images, train_set.one_hot()
+    if config.limit:
+        x, y = x[:config.limit], y[:config.limit]
+    labels = np.argmax(y, axis=1)
+    if config.validate_on == "test":
+        if test_set is None:
+            raise ValueError("validate_on='test' needs the test split")
+        x_tr, y_tr, x_val, y_val = x, y, test_set.images, test_set.one_hot()
+        log.info("validating on the TEST split (course notebook behaviour): "
+                 "the reported test accuracy is then optimistic")
+    elif config.validate_on == "train-split":
+        keep, held = stratified_split(labels, config.val_fraction, config.seed)
+        x_tr, y_tr, x_val, y_val = x[keep], y[keep], x[held], y[held]
+    else:
+        raise ValueError(f"validate_on must be 'train-split' or 'test', not {config.validate_on!r}")
+
+    steps = math.ceil(len(x_tr) / config.batch_size) * config.epochs
+    lr = (keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+          if config.schedule == "cosine" else config.learning_rate)
+    if config.optimizer == "adam":
+        opt = keras.optimizers.Adam(learning_rate=lr)
+    elif config.optimizer == "rmsprop":
+        opt = keras.optimizers.RMSprop(learning_rate=lr)
+    else:
+        raise ValueError(f"optimizer must be 'adam' or 'rmsprop', not {config.optimizer!r}")
+
+    model = build_model()
+    model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
+    augment = course_augmentation(config.seed) if config.augment else None
+    keep_best = _KeepBest().callback
+    callbacks = [keep_best]
+    report = None
+    if test_set is not None and config.validate_on != "test":
+        report = _TestReport(test_set).callback  # logged per epoch, never used for selection
+        callbacks.append(report)
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy",
+                                                       patience=config.patience))
+    fit = model.fit(
+        _dataset(x_tr, y_tr, config.batch_size, True, augment, config.seed),
+        validation_data=_dataset(x_val, y_val, 256, False, None, config.seed),
+        epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    if report is not None:
+        history["test_accuracy_report_only"] = report.accuracies
+    if keep_best.weights is not None:
+        model.set_weights(keep_best.weights)
+    log.info("best epoch %d of %d (validation accuracy %.4f)", keep_best.best_epoch,
+             len(keep_best.times), keep_best.best[0])
+    return TrainResult(model=model, history=history, best_epoch=keep_best.best_epoch,
+                       epoch_seconds=keep_best.times, config=config)
+
+
+def predict_classes(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    probs = model.predict(images, batch_size=batch_size, verbose=0)
+    return np.argmax(probs, axis=1)
+
+
+def save_model(model, dest: str | os.PathLike) -> Path:
+    """Save a ``.keras`` file atomically (Keras insists on the suffix, so the temp keeps it)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.part.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return dest
