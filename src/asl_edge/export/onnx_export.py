@@ -79,6 +79,7 @@ def keras_to_onnx(keras_model, dest: str | os.PathLike, card: ModelCard,
     if opset not in SUPPORTED_OPSETS:
         raise AslEdgeError(f"--opset {opset} is not supported; use "
                            f"{SUPPORTED_OPSETS.start}..{SUPPORTED_OPSETS.stop - 1}")
+    logging.getLogger("tf2onnx").setLevel(logging.WARNING)  # its INFO lines are noise to users
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         keras_model.export(str(raw), format="onnx", verbose=False, opset_version=opset,

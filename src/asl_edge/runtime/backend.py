@@ -89,7 +89,9 @@ def open_backend(model: str | Path, backend: str = "auto", **options) -> Backend
                 reasons.append(f"{name}: {e}")
                 continue
             log.debug("auto backend: %s (skipped: %s)", name, "; ".join(reasons) or "none")
-            b.info.notes.extend(f"skipped {r}" for r in reasons)
+            if reasons:
+                b.info.notes.append("auto skipped " + ", ".join(r.split(":")[0] for r in reasons)
+                                    + " (-v says why)")
             return b
         raise AslEdgeError("no backend can run this model here: " + "; ".join(reasons))
     if backend == "tensorrt":

@@ -53,10 +53,8 @@ class OnnxRuntimeBackend:
             raise ValueError(f"device must be one of {sorted(_PROVIDER)}")
         wanted = _PROVIDER[device]
         if wanted not in ort.get_available_providers():
-            raise BackendUnavailable(
-                f"{wanted} is not in this onnxruntime build "
-                f"({ort.get_device()}, providers {ort.get_available_providers()}); "
-                "install onnxruntime-gpu on a CUDA machine")
+            raise BackendUnavailable(f"{wanted} is not in this onnxruntime build "
+                                     "(onnxruntime-gpu on a CUDA machine has it)")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = {
             "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,

@@ -1,0 +1,46 @@
+#include "asl/classifier.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace asl {
+
+Prediction make_prediction(const float* probs, const std::vector<std::string>& letters, int k) {
+  const int n = static_cast<int>(letters.size());
+  std::vector<int> idx(static_cast<std::size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  k = std::max(1, std::min(k, n));
+  // stable: ties keep the lower index first, like numpy's argmax
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return probs[a] > probs[b]; });
+  Prediction p;
+  p.index = idx[0];
+  p.letter = letters[static_cast<std::size_t>(idx[0])];
+  p.confidence = probs[idx[0]];
+  for (int i = 0; i < k; ++i)
+    p.top_k.emplace_back(letters[static_cast<std::size_t>(idx[i])], probs[idx[i]]);
+  return p;
+}
+
+Classifier::Classifier(std::unique_ptr<Backend> backend, Region region_, ColorOrder order_)
+    : region(region_), order(order_), backend_(std::move(backend)) {
+  input_.resize(backend_->image_floats());
+}
+
+void Classifier::preprocess(const cv::Mat& frame, float* out) const {
+  const ModelCard& c = backend_->card();
+  asl::preprocess(frame, region, order, out, c.input_size, static_cast<float>(c.input_scale));
+}
+
+std::vector<float> Classifier::probabilities(const cv::Mat& frame) {
+  preprocess(frame, input_.data());
+  std::vector<float> probs(static_cast<std::size_t>(backend_->num_classes()));
+  backend_->infer(input_.data(), 1, probs.data());
+  return probs;
+}
+
+Prediction Classifier::classify(const cv::Mat& frame, int k) {
+  const auto probs = probabilities(frame);
+  return make_prediction(probs.data(), backend_->card().letters, k);
+}
+
+}  // namespace asl
