@@ -134,7 +134,7 @@ def test_trt11_without_strongly_typed_flag_still_builds(fake_trt, model):
 
 def test_trt11_refuses_fp16_from_fp32_onnx(fake_trt, model):
     fake_trt.configure("11.0.0")
-    with pytest.raises(AslEdgeError, match="fp32 model.*export a fp16 ONNX"):
+    with pytest.raises(AslEdgeError, match="fp32 model.*export an fp16 ONNX"):
         trtx.build_engine(model, "fp16")
     assert fake_trt.builds == []
 

@@ -428,8 +428,8 @@ def _engine_precision(requested: str, onnx: _OnnxInfo, trt: ModuleType, path: Pa
         return "fp16"  # weak typing: the FP16 builder flag lowers an fp32 graph
     raise AslEdgeError(
         f"{path.name} is a {have} model and TensorRT {trt.__version__} builds {requested} only "
-        f"from a {requested} ONNX (precision comes from the graph: FP16 weights or Q/DQ nodes); "
-        f"export a {requested} ONNX and build from that")
+        f"from an {requested} ONNX (precision comes from the graph: FP16 weights or Q/DQ nodes); "
+        f"export an {requested} ONNX and build from that")
 
 
 # --------------------------------------------------------------------------------------------
