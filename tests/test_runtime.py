@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asl_edge.errors import AslEdgeError
-from asl_edge.runtime.preprocess import MODEL_SIZE, Roi, preprocess, preprocess_batch, to_gray
+from asl_edge.runtime.preprocess import MODEL_SIZE, Roi, preprocess, to_gray
 
 from conftest import needs_data
 

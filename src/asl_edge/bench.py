@@ -149,7 +149,7 @@ def bench_onnxruntime(model: Path, precision: str, batch_sizes, args, test, vari
             rows.append(Row("python", f"ort-{args.device}", precision, 0, variant, str(model),
                             skipped=str(e)))
             continue
-        acc = _accuracy(b.infer, test) if variant == "default" else None
+        acc = _accuracy(b.infer, test) if variant in ("default", "onnxslim") else None
         for bs in batch_sizes:
             x = _inputs(bs, test.images if test is not None else None)
             run = _fast_path(b, x) if "iobinding" in variant else (lambda: b.infer(x))
@@ -158,6 +158,25 @@ def bench_onnxruntime(model: Path, precision: str, batch_sizes, args, test, vari
                             opts.get("threads", 0), accuracy=acc,
                             size_bytes=model.stat().st_size, **summarise(t, bs)))
         b.close()
+    return rows
+
+
+def bench_slim(model: Path, batch_sizes, args, test, out_dir: Path) -> list[Row]:
+    """The FP32 model after onnxslim (constant folding, shape-chain removal), default and
+    threads=1, to measure whether model-level simplification pays."""
+    try:
+        import onnx
+        import onnxslim
+    except ImportError as e:
+        return [Row("python", "ort-cpu", "fp32", 0, "onnxslim", skipped=f"onnxslim not "
+                    f"installed ({e}); pip install 'asl-edge[export]'")]
+    slim = out_dir / "asl_fp32_slim.onnx"
+    from .artifacts import atomic_path
+
+    with atomic_path(slim) as tmp:
+        onnx.save(onnxslim.slim(str(model)), str(tmp))
+    rows = bench_onnxruntime(slim, "fp32", batch_sizes, args, test,
+                             [("onnxslim", {}), ("onnxslim threads=1", {"threads": 1})])
     return rows
 
 
@@ -376,11 +395,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants += [("threads=1", {"threads": 1}), ("threads=1 iobinding", {"threads": 1}),
                      ("opt=basic", {"optimization": "basic"})]
     jobs = [(p, f) for p, f in files.items()] if "ort-cpu" in backends else []
-    bar = tqdm(total=len(jobs) + 2, desc="asl-bench", unit="job", disable=None)
+    bar = tqdm(total=len(jobs) + 3, desc="asl-bench", unit="job", disable=None)
     for precision, path in jobs:
         bar.set_postfix_str(f"ort-cpu {precision}")
         rows += bench_onnxruntime(path, precision, batch_sizes, args, test,
                                   variants if precision in ("fp32", "int8-cpu") else variants[:2])
+        bar.update()
+    if args.options and "fp32" in files and "ort-cpu" in backends:
+        bar.set_postfix_str("onnxslim")
+        rows += bench_slim(files["fp32"], batch_sizes, args, test, out_dir=Path(args.out))
         bar.update()
     bar.set_postfix_str("frame pipeline")
     if "fp32" in files:

@@ -115,9 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = args.models or shipped_models()
     if not paths:
         raise AslEdgeError("no model given and no shipped models found; pass MODEL files")
-    # fp32 first so agreement is measured against it
-    paths = sorted(paths, key=lambda p: 0 if "fp32" in Path(p).name or str(p).endswith(".keras")
-                   else 1)
+    # the reference first: Keras if given, else FP32
+    paths = sorted(paths, key=lambda p: 0 if str(p).endswith(".keras")
+                   else 1 if "fp32" in Path(p).name else 2)
     rows = evaluate(paths, args.data, args.backend, args.out, args.batch_size)
     print(format_table(rows))
     print(f"results: {Path(args.out) / 'eval_summary.json'}")

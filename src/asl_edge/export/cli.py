@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
-
-import numpy as np
 
 from .. import cli
 from ..artifacts import write_json
@@ -65,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ..data import load_split
     from ..runtime.onnxruntime_backend import OnnxRuntimeBackend
-    from .onnx_export import keras_to_onnx, load_keras, sha256_file
+    from ..artifacts import sha256_file
+    from .onnx_export import keras_to_onnx, load_keras
 
     precisions = ["fp32"] + (["fp16"] if args.fp16 else []) + \
         (["int8", "int8-cpu"] if args.int8 else [])

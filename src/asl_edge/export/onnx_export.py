@@ -6,7 +6,6 @@ axis, a named output ``probs`` (N, 24), and the model card in its metadata.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -21,14 +20,6 @@ log = logging.getLogger(__name__)
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = range(13, 19)
 BATCH_DIM = "N"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_keras(path: str | os.PathLike):

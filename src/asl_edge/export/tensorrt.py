@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..artifacts import atomic_path, to_json
+from ..artifacts import atomic_path, sha256_file, to_json
 from ..errors import AslEdgeError
 from ..modelcard import PRECISIONS, ModelCard
 from ..runtime.backend import BackendUnavailable
@@ -272,14 +272,6 @@ class EngineRecord:
 
 def sidecar_path(engine_path: str | os.PathLike) -> Path:
     return Path(engine_path).with_suffix(".json")
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_sidecar(engine_path: str | os.PathLike) -> EngineSidecar:
