@@ -85,18 +85,37 @@ def test_classifier_matches_keras_on_test_images(clf, trained, synthetic_data):
     assert len(p.top_k) == 3 and p.top_k[0][1] >= p.top_k[1][1] and p.letter in clf.letters
 
 
-def test_classify_frame_in_a_camera_sized_frame_matches_dataset_image(clf, synthetic_data):
+def test_camera_frame_preprocessing_round_trips(clf, synthetic_data):
     from asl_edge.data import load_split
     from asl_edge.runtime.demo import to_camera_frame
 
     test = load_split("test", synthetic_data)
-    direct = clf.classify_batch(test.images[:48])
-    for img, d in zip(test.images[:48], direct):
+    for img in test.images[:48]:
         frame = to_camera_frame((img[:, :, 0] * 255).round().astype(np.uint8))
         assert frame.shape == (480, 640, 3)
-        back = clf.preprocess(frame)
-        assert np.abs(back[0] - img).max() < 0.15
-        assert clf.classify(frame).best == d.best
+        assert np.abs(clf.preprocess(frame)[0] - img).max() < 0.15
+
+
+@needs_data
+def test_test_images_scaled_to_480_frames_classify_the_same():
+    """The issue's check, on the real test split and the shipped model."""
+    from asl_edge.data import load_split
+    from asl_edge.runtime.classifier import Classifier
+
+    shipped = Classifier(backend="ort-cpu")
+    test = load_split("test")
+    idx = np.random.default_rng(0).choice(len(test), 600, replace=False)
+    direct = shipped.classify_batch(test.images[idx])
+    same, diffs = 0, []
+    for i, d in zip(idx, direct):
+        img = (test.images[i, :, :, 0] * 255).round().astype(np.uint8)
+        frame = cv2.cvtColor(cv2.resize(img, (480, 480), interpolation=cv2.INTER_CUBIC),
+                             cv2.COLOR_GRAY2BGR)
+        x = shipped.preprocess(frame, roi=(0, 0, 480, 480))  # the whole frame
+        diffs.append(np.abs(x[0] - test.images[i]).mean())
+        same += shipped.classify(frame, roi=(0, 0, 480, 480)).best == d.best
+    assert np.mean(diffs) < 0.02
+    assert same == len(idx)
 
 
 def test_threshold_and_smoothing(exported):

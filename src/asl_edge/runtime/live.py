@@ -88,7 +88,7 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
     smoother = TemporalSmoother(smooth)
     times: dict[str, list[float]] = defaultdict(list)
     hits: dict[str, list[int]] = defaultdict(list)  # material -> 1/0 per labelled frame
-    per_letter: dict[str, list[int]] = defaultdict(list)
+    per_letter: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     frames = 0
     interrupted = False
     bar = tqdm(total=len(source) or None, unit="frame", desc="asl-live",
@@ -130,8 +130,9 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
                 from .demo import material_of
 
                 ok = int(pred.best == fr.truth)
-                hits[material_of(fr.source)].append(ok)
-                per_letter[fr.truth].append(ok)
+                material = material_of(fr.source)
+                hits[material].append(ok)
+                per_letter[material][fr.truth].append(ok)
             if jsonl:
                 jsonl.write({"source": fr.source, "index": fr.index, "time": time.time(),
                              **pred.to_dict(), "truth": fr.truth,
@@ -160,7 +161,8 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
         "stage_ms": {k: percentiles(v) for k, v in times.items()},
         "accuracy": {m: {"correct": int(sum(v)), "count": len(v), "accuracy": sum(v) / len(v)}
                      for m, v in hits.items()},
-        "per_letter_accuracy": {k: sum(v) / len(v) for k, v in sorted(per_letter.items())},
+        "per_letter_accuracy": {m: {k: sum(v) / len(v) for k, v in sorted(letters.items())}
+                                for m, letters in per_letter.items()},
     }
     return summary
 
@@ -176,9 +178,8 @@ def format_summary(s: dict) -> str:
                          f"{v['mean']:>8.3f}")
     for m, a in s["accuracy"].items():
         lines.append(f"accuracy on {m}: {100 * a['accuracy']:.1f} % ({a['correct']}/{a['count']})")
-    if s["per_letter_accuracy"]:
-        lines.append("per letter: " + " ".join(f"{k}:{100 * v:.0f}%"
-                                                for k, v in s["per_letter_accuracy"].items()))
+        lines.append("  per letter: " + " ".join(
+            f"{k}:{100 * v:.0f}%" for k, v in s["per_letter_accuracy"][m].items()))
     return "\n".join(lines)
 
 

@@ -13,11 +13,11 @@ def draw(frame: np.ndarray, box: tuple[int, int, int, int], letter: str | None,
     """Annotate ``frame`` (BGR uint8) in place and return it."""
     x0, y0, x1, y1 = box
     color = GREEN if letter else AMBER
-    cv2.rectangle(frame, (x0, y0), (x1 - 1, y1 - 1), color, 2)
     h, w = frame.shape[:2]
     text = letter if letter else "no sign"
     scale = max(0.6, h / 320)
     cv2.rectangle(frame, (0, 0), (w, int(52 * scale / 1.5) + 8), BLACK, -1)
+    cv2.rectangle(frame, (x0, y0), (x1 - 1, y1 - 1), color, 2)  # after the header: stays whole
     cv2.putText(frame, text, (10, int(40 * scale / 1.5)), cv2.FONT_HERSHEY_SIMPLEX,
                 scale * (1.2 if letter else 0.8), color, 2, cv2.LINE_AA)
     # confidence bar
