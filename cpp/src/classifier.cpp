@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <numeric>
 
+#include "asl/errors.hpp"
+
 namespace asl {
 
-Prediction make_prediction(const float* probs, const std::vector<std::string>& letters, int k) {
+Prediction make_prediction(const float* probs, const std::vector<std::string>& letters, int k,
+                           double threshold) {
   const int n = static_cast<int>(letters.size());
   std::vector<int> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
@@ -14,8 +17,9 @@ Prediction make_prediction(const float* probs, const std::vector<std::string>& l
   std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return probs[a] > probs[b]; });
   Prediction p;
   p.index = idx[0];
-  p.letter = letters[static_cast<std::size_t>(idx[0])];
+  p.best = letters[static_cast<std::size_t>(idx[0])];
   p.confidence = probs[idx[0]];
+  if (p.confidence >= threshold) p.letter = p.best;
   for (int i = 0; i < k; ++i)
     p.top_k.emplace_back(letters[static_cast<std::size_t>(idx[i])], probs[idx[i]]);
   return p;
@@ -23,6 +27,10 @@ Prediction make_prediction(const float* probs, const std::vector<std::string>& l
 
 Classifier::Classifier(std::unique_ptr<Backend> backend, Region region_, ColorOrder order_)
     : region(region_), order(order_), backend_(std::move(backend)) {
+  if (backend_->card().input_size != kModelSize)
+    throw Error(backend_->info().model + ": input size " +
+                std::to_string(backend_->card().input_size) + " is not the runtime's " +
+                std::to_string(kModelSize));
   input_.resize(backend_->image_floats());
 }
 
@@ -38,9 +46,9 @@ std::vector<float> Classifier::probabilities(const cv::Mat& frame) {
   return probs;
 }
 
-Prediction Classifier::classify(const cv::Mat& frame, int k) {
+Prediction Classifier::classify(const cv::Mat& frame) {
   const auto probs = probabilities(frame);
-  return make_prediction(probs.data(), backend_->card().letters, k);
+  return prediction(probs.data());
 }
 
 }  // namespace asl

@@ -22,12 +22,6 @@ std::string first_line(const std::string& text) {
   return s.substr(0, s.find('\n'));
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
-
 const std::map<std::string, std::string>& provider_names() {
   static const std::map<std::string, std::string> m = {{"cpu", "CPUExecutionProvider"},
                                                        {"cuda", "CUDAExecutionProvider"},
@@ -113,9 +107,8 @@ OnnxRuntimeBackend::OnnxRuntimeBackend(const std::string& model, const std::stri
   const std::string wanted = pn->second;
   const auto available = ort_available_providers();
   if (std::find(available.begin(), available.end(), wanted) == available.end())
-    throw BackendUnavailable(wanted + " is not in this onnxruntime build (providers [" +
-                             join(available, ", ") +
-                             "]); install onnxruntime-gpu on a CUDA machine");
+    throw BackendUnavailable(wanted + " is not in this onnxruntime build (onnxruntime-gpu on a "
+                             "CUDA machine has it)");
 
   Ort::SessionOptions opts;
   static const std::map<std::string, GraphOptimizationLevel> levels = {
@@ -179,7 +172,9 @@ OnnxRuntimeBackend::OnnxRuntimeBackend(const std::string& model, const std::stri
   input_name_ = session_->GetInputNameAllocated(0, alloc).get();
   output_name_ = session_->GetOutputNameAllocated(0, alloc).get();
   {
-    auto in = session_->GetInputTypeInfo(0).GetTensorTypeAndShapeInfo();
+    // the TypeInfo owns what GetTensorTypeAndShapeInfo() views: keep it alive
+    const Ort::TypeInfo in_type = session_->GetInputTypeInfo(0);
+    const auto in = in_type.GetTensorTypeAndShapeInfo();
     const auto shape = in.GetShape();
     const std::int64_t s = card_.input_size;
     const bool ok = in.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT &&
@@ -188,7 +183,8 @@ OnnxRuntimeBackend::OnnxRuntimeBackend(const std::string& model, const std::stri
     if (!ok)
       throw Error(model + ": input " + input_name_ + " is not float32 (N, " + std::to_string(s) +
                   ", " + std::to_string(s) + ", 1) as its metadata says");
-    auto out = session_->GetOutputTypeInfo(0).GetTensorTypeAndShapeInfo();
+    const Ort::TypeInfo out_type = session_->GetOutputTypeInfo(0);
+    const auto out = out_type.GetTensorTypeAndShapeInfo();
     const auto oshape = out.GetShape();
     const auto classes = static_cast<std::int64_t>(card_.letters.size());
     if (out.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || oshape.size() != 2 ||

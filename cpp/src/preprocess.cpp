@@ -73,6 +73,9 @@ ColorOrder parse_color_order(const std::string& text) {
 Box Roi::box(int width, int height) const {
   int side = std::max(1, py_round(size * std::min(width, height)));
   side = std::min({side, width, height});
+  // a whole multiple of 28 lets INTER_AREA take its integer-factor path (much faster), for a
+  // box at most 27 px smaller (as the Python runtime does)
+  if (side >= kModelSize) side -= side % kModelSize;
   int x0 = py_round(cx * width - side / 2.0);
   int y0 = py_round(cy * height - side / 2.0);
   x0 = std::min(std::max(0, x0), width - side);

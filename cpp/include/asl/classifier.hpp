@@ -13,14 +13,19 @@
 
 namespace asl {
 
+// Like the Python Prediction: `letter` is empty (None) when the confidence is below the
+// threshold; `best` is the top letter regardless.
 struct Prediction {
   int index = -1;
+  std::string best;
   std::string letter;
   float confidence = 0.0f;
   std::vector<std::pair<std::string, float>> top_k;  // best first
+  bool shown() const { return !letter.empty(); }
 };
 
-Prediction make_prediction(const float* probs, const std::vector<std::string>& letters, int k = 3);
+Prediction make_prediction(const float* probs, const std::vector<std::string>& letters, int k = 3,
+                           double threshold = 0.0);
 
 class Classifier {
  public:
@@ -29,11 +34,16 @@ class Classifier {
   // Frame -> preprocessed input (size*size floats), then probabilities.
   void preprocess(const cv::Mat& frame, float* out) const;
   std::vector<float> probabilities(const cv::Mat& frame);
-  Prediction classify(const cv::Mat& frame, int k = 3);
+  Prediction classify(const cv::Mat& frame);
+  Prediction prediction(const float* probs) const {
+    return make_prediction(probs, card().letters, top_k, threshold);
+  }
   Backend& backend() { return *backend_; }
   const ModelCard& card() const { return backend_->card(); }
   Region region;
   ColorOrder order;
+  int top_k = 3;
+  double threshold = 0.0;
 
  private:
   std::unique_ptr<Backend> backend_;

@@ -29,8 +29,8 @@ struct Box {  // pixel box [x0, x1) x [y0, y1)
 // (cx, cy) = centre / (width, height). Default: centred, 80 % of the shorter side.
 struct Roi {
   double cx = 0.5, cy = 0.5, size = 0.8;
-  // Pixel box clamped to the frame and kept square where possible (Python's Roi.box, including
-  // its round-half-to-even rounding).
+  // Pixel box (x0, y0, x1, y1): square, side a multiple of 28 (when >= 28), clamped to the frame
+  // (Python's Roi.box, including its round-half-to-even rounding).
   Box box(int width, int height) const;
   Roi moved(double dx = 0.0, double dy = 0.0, double grow = 1.0) const;
   // "center" (or "centre", "default") or "cx,cy,size"; std::invalid_argument otherwise.
