@@ -336,7 +336,7 @@ def build_parser():
     p.add_argument("--backends", default="ort-cpu,ort-cuda,ort-trt,tensorrt",
                    help="comma list; unavailable ones become rows that say why")
     p.add_argument("--precisions", default="fp32,fp16,int8,int8-cpu")
-    p.add_argument("--batch-sizes", default="1,8,64,256")
+    p.add_argument("--batch-sizes", default=None, help="default 1,8,64,256 (1 with --server)")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--iterations", type=int, default=200)
     p.add_argument("--seconds", type=float, default=1.0,
@@ -351,6 +351,10 @@ def build_parser():
     p.add_argument("--data", help="data root for accuracy ($ASL_DATA, ../shared/data)")
     p.add_argument("--out", default="runs/bench", help="output folder")
     p.add_argument("--quick", action="store_true", help="short smoke run")
+    p.add_argument("--server", metavar="URL", help="load-test a Triton server on this machine "
+                   "(asl-serve; loopback only) for --seconds with --clients connections, per "
+                   "--batch-sizes, and check it rejects malformed requests")
+    p.add_argument("--clients", type=int, default=16, help="concurrent clients for --server")
     return p
 
 
@@ -359,12 +363,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.set_verbosity(args.verbose)
     if args.quick:
         args.warmup, args.iterations, args.seconds = 3, 20, 0.0
+    args.batch_sizes = args.batch_sizes or ("1" if args.server else "1,8,64,256")
     try:
         batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     except ValueError:
         raise AslEdgeError(f"--batch-sizes must be integers, not {args.batch_sizes!r}") from None
     if any(b < 1 for b in batch_sizes):
         raise AslEdgeError("batch sizes must be at least 1")
+    if args.server:
+        from .serving.loadtest import bench_server
+
+        return bench_server(args.server, clients=args.clients, seconds=args.seconds or 2.0,
+                            batch_sizes=batch_sizes, out=args.out)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     from tqdm import tqdm

@@ -34,7 +34,12 @@ def build_parser():
     p.add_argument("--int8", action="store_true",
                    help="also INT8 static Q/DQ: symmetric (TensorRT) and a CPU-tuned variant")
     p.add_argument("--engine", action="store_true", help="build a TensorRT engine per precision")
-    p.add_argument("--max-batch", type=int, default=256, help="engine batch profile 1..N")
+    p.add_argument("--max-batch", type=int, default=256,
+                   help="engine batch profile 1..N (and the Triton max_batch_size)")
+    p.add_argument("--triton", metavar="REPO_DIR", help="also write a Triton model repository "
+                   "(ONNX + TensorRT accelerator, engines with --engine) for GPU servers")
+    p.add_argument("--triton-precision", choices=["fp32", "fp16", "int8"], default="fp16",
+                   help="TensorRT precision Triton uses for the FP32 ONNX model")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (13..18)")
     p.add_argument("--data", help="data root ($ASL_DATA, ../shared/data)")
     p.add_argument("--calibration-images", type=int, default=512,
@@ -132,10 +137,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.setdefault("engines", []).append(
                 {"precision": precision, "path": str(rec.path), "built": rec.built})
             steps.update()
+    if args.triton and not failed:
+        from .triton import write_model_repository
+
+        engines = {e["precision"]: Path(e["path"]) for e in report.get("engines", [])}
+        repo = write_model_repository(
+            args.triton, {p: f for p, f in written.items() if f.is_file()}, engines,
+            max_batch=args.max_batch, trt_precision=args.triton_precision)
+        report["triton_repository"] = str(repo)
     steps.close()
     write_json(out / "export_report.json", report)
     print(format_table(report))
     print(f"report: {out / 'export_report.json'}")
+    if report.get("triton_repository"):
+        print(f"Triton model repository: {report['triton_repository']} (docs/serving.md)")
     if failed:
         print("error: " + "; ".join(failed), file=sys.stderr)
         return 1

@@ -73,8 +73,13 @@ def check_batch(batch: np.ndarray, size: int = 28) -> np.ndarray:
 def open_backend(model: str | Path, backend: str = "auto", **options) -> Backend:
     """Open ``model`` (``.onnx`` or a TensorRT ``.engine``/``.plan``) on the named backend.
 
-    ``auto`` picks the fastest one that really runs here and logs which it got.
+    ``auto`` picks the fastest one that really runs here and logs which it got. A URL
+    (``http://host:port[/model]``, ``grpc://...``) is a Triton server: see triton_backend.
     """
+    from .triton_backend import TritonBackend, is_server_url
+
+    if is_server_url(model):
+        return TritonBackend(str(model), **options)
     model = Path(model)
     if not model.is_file():
         raise AslEdgeError(f"model file {model} does not exist")

@@ -48,7 +48,9 @@ def resolve_model(model: str | Path | None, precision: str | None, backend: str)
     on TensorRT and GPUs the symmetric Q/DQ form.
     """
     if model is not None:
-        return Path(model)
+        from .triton_backend import is_server_url
+
+        return model if is_server_url(model) else Path(model)
     precision = precision or models.DEFAULT_PRECISION
     if precision == "int8" and backend in ("auto", "ort-cpu") and "int8-cpu" in models.available():
         on_gpu = backend == "auto" and _gpu_provider_present()

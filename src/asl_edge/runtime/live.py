@@ -52,6 +52,9 @@ def build_parser():
     p.add_argument("--data", help="data root for --demo ($ASL_DATA, ../shared/data)")
     m = p.add_argument_group("model")
     m.add_argument("--model", help="ONNX file or TensorRT engine (default: shipped model)")
+    m.add_argument("--server", metavar="URL", help="classify on a Triton server instead "
+                   "(asl-serve): http://127.0.0.1:8000 or grpc://127.0.0.1:8001, optionally "
+                   "/MODEL after it; frames are preprocessed here, 28x28 inputs are sent")
     m.add_argument("--precision", choices=["fp32", "fp16", "int8"], default=None,
                    help="shipped model precision (default fp32)")
     m.add_argument("--backend", default="auto",
@@ -207,8 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     smooth = args.smooth if args.smooth is not None else (5 if type(source).__name__ ==
                                                           "CaptureSource" else 1)
     backend_options = {"threads": args.threads} if args.threads else {}
-    clf = Classifier(args.model, args.precision, args.backend, roi=roi, top_k=args.top_k,
-                     threshold=args.threshold, **backend_options)
+    if args.server and args.model:
+        raise AslEdgeError("--server and --model exclude each other")
+    clf = Classifier(args.server or args.model, args.precision, args.backend, roi=roi,
+                     top_k=args.top_k, threshold=args.threshold, **backend_options)
     print(clf.info.line(), file=sys.stderr)
 
     from .sinks import JsonlSink, VideoSink, WindowSink, gui_available
