@@ -90,3 +90,41 @@ def test_compare_reports_agreement_and_accuracy():
     assert p.top1_agreement == 0.75 and p.reference_accuracy == 1.0
     assert p.candidate_accuracy == 0.75 and abs(p.max_abs_diff - 0.9) < 1e-6
     assert abs(p.accuracy_drop_points - 25.0) < 1e-9
+
+
+def test_pool_before_affine_is_exact_and_only_for_positive_scales():
+    from onnx import TensorProto, helper, numpy_helper
+
+    from asl_edge.export.graph_opt import pool_before_affine
+
+    def graph(scale):
+        nodes = [helper.make_node("Relu", ["x"], ["r"]),
+                 helper.make_node("Mul", ["r", "s"], ["m"]),
+                 helper.make_node("Add", ["m", "b"], ["a"]),
+                 helper.make_node("MaxPool", ["a"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                                  pads=[0, 0, 1, 1])]
+        inits = [numpy_helper.from_array(np.asarray(scale, np.float32).reshape(3, 1, 1), "s"),
+                 numpy_helper.from_array(np.array([0.5, -1.0, 2.0], np.float32)
+                                         .reshape(3, 1, 1), "b")]
+        g = helper.make_graph(nodes, "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 7, 7])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    import onnxruntime as ort
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 7, 7)).astype(np.float32)
+    run = lambda m: ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]  # noqa
+    m = graph([0.5, 2.0, 1.5])
+    before = run(m)
+    assert pool_before_affine(m) == 1
+    assert [n.op_type for n in m.graph.node] == ["Relu", "MaxPool", "Mul", "Add"]
+    np.testing.assert_allclose(run(m), before, rtol=1e-6, atol=1e-6)
+    neg = graph([0.5, -2.0, 1.5])  # a negative scale turns max into min: must not rewrite
+    assert pool_before_affine(neg) == 0
+
+
+def test_exported_seed_model_pools_before_each_batchnorm(exported):
+    ops = [n.op_type for n in onnx.load(str(exported / "asl_fp32.onnx")).graph.node]
+    pools = [i for i, op in enumerate(ops) if op == "MaxPool"]
+    assert len(pools) == 3 and all(ops[i - 1] == "Relu" for i in pools)

@@ -303,30 +303,44 @@ def format_table(rows: list[Row]) -> str:
 
 
 def plot(rows: list[Row], out: Path) -> list[Path]:
+    """Latency by batch (one line per backend/precision, runtime defaults and Keras), and
+    throughput bars at the largest batch for every variant, sorted."""
     from .metrics import _pyplot
 
     plt = _pyplot()
     if plt is None:
         return []
     ran = [r for r in rows if not r.skipped and r.variant != "frame pipeline 640x480"]
-    series: dict[str, list[Row]] = {}
-    for r in ran:
-        series.setdefault(f"{r.backend} {r.precision} {r.variant}".strip(), []).append(r)
+    if not ran:
+        return []
+    label = lambda r: f"{r.backend} {r.precision} {r.variant}".strip()  # noqa: E731
     paths = []
-    for key, ylabel, fname in (("latency", "p50 latency per batch (ms)", "latency_by_batch.png"),
-                               ("throughput", "images / s", "throughput_by_backend.png")):
-        fig, ax = plt.subplots(figsize=(9, 5))
-        for name, rs in series.items():
-            rs = sorted(rs, key=lambda r: r.batch_size)
-            ys = [r.latency_ms["p50"] if key == "latency" else r.throughput_ips for r in rs]
-            ax.plot([r.batch_size for r in rs], ys, marker="o", label=name)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("batch size")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
-        paths.append(save_figure(fig, out / fname))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    lines: dict[str, list[Row]] = {}
+    for r in ran:
+        if r.variant in ("default", "model.predict", "tf.function", "xla"):
+            lines.setdefault(label(r), []).append(r)
+    styles = ["-o", "-s", "-^", "-D", "--o", "--s", "--^", "--D", ":o", ":s"]
+    for i, (name, rs) in enumerate(sorted(lines.items())):
+        rs = sorted(rs, key=lambda r: r.batch_size)
+        ax.plot([r.batch_size for r in rs], [r.latency_ms["p50"] for r in rs],
+                styles[i % len(styles)], label=name)
+    ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="p50 latency per batch (ms)",
+           title="Latency by batch size")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    paths.append(save_figure(fig, out / "latency_by_batch.png"))
+
+    top = max(r.batch_size for r in ran)
+    bars = sorted((r for r in ran if r.batch_size == top), key=lambda r: r.throughput_ips)
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(bars) + 1.2))
+    ax.barh([label(r) for r in bars], [r.throughput_ips for r in bars],
+            color=["tab:orange" if r.runtime == "keras" else "tab:blue" for r in bars])
+    for i, r in enumerate(bars):
+        ax.text(r.throughput_ips, i, f" {r.throughput_ips:,.0f}", va="center", fontsize=7)
+    ax.set(xlabel="images / s", title=f"Throughput at batch {top}")
+    ax.tick_params(axis="y", labelsize=7)
+    paths.append(save_figure(fig, out / "throughput_by_backend.png"))
     return paths
 
 
