@@ -17,6 +17,11 @@ Writes into ``--out`` (the CMake build folder, never the repository):
   skipped, with ``test_split.txt`` saying why, when the data cannot be found.
 - ``frames/*.png`` + ``frames.txt`` + ``frames_probs.f32``: test-split images scaled up into
   640x480 camera-like frames, classified by the Python runtime with the default ROI.
+- ``normalize_cases.txt`` + ``norm_*.raw`` + ``normalize_out.f32``: frames through
+  ``preprocess`` with each input normalisation (``asl_edge.normalize``), bit for bit.
+- ``model_badnorm.onnx``: a valid model whose card asks for a normalisation nobody implements.
+
+Test-split and frame probabilities use the model card's normalisation, as the runtimes do.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ N_FRAMES = 24
 
 
 def make_model(path: Path, with_metadata: bool = True, seed: int = 0,
-               images: np.ndarray | None = None, labels: np.ndarray | None = None) -> None:
+               images: np.ndarray | None = None, labels: np.ndarray | None = None,
+               normalize: str = "none") -> None:
     """A small real ONNX model with the shipped model's I/O and metadata, opset 17.
 
     Random conv features; the readout is centred on ``images``' mean feature and, when labels are
@@ -97,7 +103,8 @@ def make_model(path: Path, with_metadata: bool = True, seed: int = 0,
     model = build(nodes, [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 24])],
                   {"w1": w1, "b1": b1, "w2": w2.astype(np.float32), "b2": b2.astype(np.float32)})
     if with_metadata:
-        card = ModelCard(precision="fp32", producer="tests/cpp_reference.py")
+        card = ModelCard(precision="fp32", producer="tests/cpp_reference.py",
+                         normalize=normalize)
         helper.set_model_props(model, card.to_props())
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
@@ -187,6 +194,40 @@ def write_preprocess_cases(out: Path, test_image: np.ndarray | None) -> None:
     np.concatenate(outputs).astype(np.float32).tofile(out / "preprocess_out.f32")
 
 
+def write_normalize_cases(out: Path, test_image: np.ndarray | None) -> None:
+    """Frames through preprocess with every normalisation: 28x28 gray crops that stress the
+    arithmetic (flat, two levels, low contrast, noise) and camera-sized frames with a ROI."""
+    from asl_edge.normalize import MODES
+
+    rng = np.random.default_rng(4)
+    frames: list[tuple[str, np.ndarray, Roi | None]] = [
+        ("flat_28", np.full((28, 28), 77, np.uint8), None),
+        ("black_28", np.zeros((28, 28), np.uint8), None),
+        ("two_levels_28", np.where(rng.random((28, 28)) < 0.3, 200, 13).astype(np.uint8), None),
+        ("low_contrast_28", rng.integers(120, 124, (28, 28)).astype(np.uint8), None),
+        ("noise_28", rng.integers(0, 256, (28, 28)).astype(np.uint8), None),
+        ("smooth_28", synth_frame(28, 28, 0, rng), None),
+        ("bgr_480x640", synth_frame(480, 640, 3, rng), Roi()),
+        ("bgr_720x1280", synth_frame(720, 1280, 3, rng), Roi(0.3, 0.6, 0.4)),
+        ("gray_100x37", synth_frame(100, 37, 0, rng), Roi(0.5, 0.5, 1.0)),
+    ]
+    if test_image is not None:
+        frames.append(("test_28", test_image, None))
+    outputs = []
+    with open(out / "normalize_cases.txt", "w") as f:
+        for k, (name, frame, roi) in enumerate(frames):
+            h, w = frame.shape[:2]
+            c = 1 if frame.ndim == 2 else frame.shape[2]
+            raw = f"norm_{k:02d}.raw"
+            np.ascontiguousarray(frame).tofile(out / raw)
+            for mode in MODES:
+                outputs.append(preprocess(frame, roi, "bgr", normalize=mode).reshape(-1))
+                kind, vals = ("roi", (roi.cx, roi.cy, roi.size)) if roi else ("full", (0, 0, 0))
+                f.write(f"{name} {raw} {h} {w} {c} {mode} {kind} "
+                        f"{' '.join(repr(float(v)) for v in vals)}\n")
+    np.concatenate(outputs).astype(np.float32).tofile(out / "normalize_out.f32")
+
+
 def infer_batched(backend, batch: np.ndarray) -> np.ndarray:
     return np.concatenate([backend.infer(batch[i:i + BATCH]) for i in range(0, len(batch),
                                                                             BATCH)])
@@ -211,8 +252,10 @@ def write_test_split(out: Path, backend, ds) -> np.ndarray | None:
         return None
     pixels = np.rint(ds.images[..., 0] * 255.0).astype(np.uint8)  # exact: images are px/255
     # the runtime's own path: each 28x28 gray frame through preprocess (no ROI)
-    batch = np.concatenate([preprocess(p, None, "bgr") for p in pixels])
-    assert np.max(np.abs(batch - ds.images)) < 1e-6
+    norm = backend.card.normalize
+    batch = np.concatenate([preprocess(p, None, "bgr", normalize=norm) for p in pixels])
+    if norm == "none":
+        assert np.max(np.abs(batch - ds.images)) < 1e-6
     probs = infer_batched(backend, batch)
     pixels.tofile(out / "test_pixels.u8")
     ds.labels.astype(np.int32).tofile(out / "test_labels.i32")
@@ -250,7 +293,8 @@ def write_frames(out: Path, backend, pixels: np.ndarray | None,
         name = f"{truths[k]}_{k:03d}.png"
         cv2.imwrite(str(folder / name), frame)
         back = cv2.imread(str(folder / name))  # what a reader of the file gets
-        probs.append(backend.infer(preprocess(back, Roi(), "bgr"))[0])
+        probs.append(backend.infer(preprocess(back, Roi(), "bgr",
+                                              normalize=backend.card.normalize))[0])
         names.append(name)
     with open(out / "frames.txt", "w") as f:
         for name, p in zip(names, probs):
@@ -272,6 +316,7 @@ def main(argv=None) -> int:
     generated = out / "generated_fp32.onnx"
     make_model(generated, True, 0, *calib)
     make_model(out / "model_nometa.onnx", False, 0, *calib)
+    make_model(out / "model_badnorm.onnx", True, 0, *calib, normalize="unheard-of")
     (out / "not_onnx.onnx").write_text("this is not an ONNX model\n")
     (out / "bad_image.png").write_bytes(b"not a PNG image\n")
     shipped = args.shipped_model
@@ -283,6 +328,7 @@ def main(argv=None) -> int:
     write_roi_boxes(out)
     pixels = write_test_split(out, backend, ds)
     write_preprocess_cases(out, None if pixels is None else pixels[0])
+    write_normalize_cases(out, None if pixels is None else pixels[1])
     write_frames(out, backend, pixels, None if ds is None else ds.labels)
     (out / "info.json").write_text(json.dumps(
         {"model": str(model.resolve()), "backend": backend.info.to_dict()}, indent=2) + "\n")

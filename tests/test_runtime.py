@@ -111,7 +111,7 @@ def test_test_images_scaled_to_480_frames_classify_the_same():
         img = (test.images[i, :, :, 0] * 255).round().astype(np.uint8)
         frame = cv2.cvtColor(cv2.resize(img, (480, 480), interpolation=cv2.INTER_CUBIC),
                              cv2.COLOR_GRAY2BGR)
-        x = shipped.preprocess(frame, roi=(0, 0, 480, 480))  # the whole frame
+        x = preprocess(frame, (0, 0, 480, 480))  # the whole frame, before normalisation
         diffs.append(np.abs(x[0] - test.images[i]).mean())
         same += shipped.classify(frame, roi=(0, 0, 480, 480)).best == d.best
     assert np.mean(diffs) < 0.02

@@ -320,7 +320,7 @@ Stats run_live(asl::Classifier& clf, FrameSource& source, VideoSink* video, Json
     if (!source.next(fr)) break;
     const auto t1 = Clock::now();
     const asl::Box box = clf.region.resolve(fr.image.cols, fr.image.rows);
-    asl::preprocess(fr.image, asl::Region(box), clf.order, input.data());
+    clf.preprocess(fr.image, asl::Region(box), input.data());  // the card's normalisation
     const auto t2 = Clock::now();
     clf.backend().infer(input.data(), 1, probs.data());
     const float* used = probs.data();

@@ -31,12 +31,22 @@ Classifier::Classifier(std::unique_ptr<Backend> backend, Region region_, ColorOr
     throw Error(backend_->info().model + ": input size " +
                 std::to_string(backend_->card().input_size) + " is not the runtime's " +
                 std::to_string(kModelSize));
+  try {
+    normalize_ = parse_normalize(backend_->card().normalize);
+  } catch (const std::invalid_argument& e) {
+    throw Error(backend_->info().model + ": " + e.what());
+  }
   input_.resize(backend_->image_floats());
 }
 
 void Classifier::preprocess(const cv::Mat& frame, float* out) const {
+  preprocess(frame, region, out);
+}
+
+void Classifier::preprocess(const cv::Mat& frame, const Region& where, float* out) const {
   const ModelCard& c = backend_->card();
-  asl::preprocess(frame, region, order, out, c.input_size, static_cast<float>(c.input_scale));
+  asl::preprocess(frame, where, order, out, c.input_size, static_cast<float>(c.input_scale),
+                  normalize_);
 }
 
 std::vector<float> Classifier::probabilities(const cv::Mat& frame) {

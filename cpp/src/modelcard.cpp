@@ -72,6 +72,8 @@ ModelCard ModelCard::from_props(const std::map<std::string, std::string>& props)
       card.input_layout = v;
     } else if (key == "input_dtype") {
       card.input_dtype = v;
+    } else if (key == "normalize") {
+      card.normalize = v;
     } else if (key == "precision") {
       card.precision = v;
     } else if (key == "source_sha256") {
@@ -96,7 +98,8 @@ std::map<std::string, std::string> ModelCard::to_props() const {
       {p + "output_name", output_name},  {p + "input_layout", input_layout},
       {p + "input_size", std::to_string(input_size)},
       {p + "input_scale", python_float(input_scale)},
-      {p + "input_dtype", input_dtype},  {p + "precision", precision},
+      {p + "input_dtype", input_dtype},  {p + "normalize", normalize},
+      {p + "precision", precision},
       {p + "source_sha256", source_sha256}, {p + "producer", producer}};
   for (const auto& [k, v] : extra) props[p + "extra." + k] = v;
   return props;

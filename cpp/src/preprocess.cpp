@@ -148,8 +148,82 @@ cv::Mat to_gray(const cv::Mat& frame, ColorOrder order) {
                               shape_of(frame));
 }
 
+Normalize parse_normalize(const std::string& mode) {
+  if (mode == "none") return Normalize::kNone;
+  if (mode == "standardize") return Normalize::kStandardize;
+  if (mode == "equalize") return Normalize::kEqualize;
+  throw std::invalid_argument("input normalisation '" + mode +
+                              "' is not implemented by this asl-edge (it knows none, "
+                              "standardize, equalize); upgrade asl-edge or re-export the model");
+}
+
+void normalize(const cv::Mat& gray, Normalize mode, float scale, float* out) {
+  if (gray.type() != CV_8UC1) throw std::invalid_argument("normalize takes uint8 gray pixels");
+  const int rows = gray.rows, cols = gray.cols;
+  float* dst = out;
+  switch (mode) {
+    case Normalize::kNone:
+      for (int r = 0; r < rows; ++r) {
+        const uchar* row = gray.ptr<uchar>(r);
+        for (int c = 0; c < cols; ++c) *dst++ = static_cast<float>(row[c]) * scale;
+      }
+      return;
+    case Normalize::kStandardize: {
+      // integer sums are exact in double; then the same IEEE operations, in the same order, as
+      // numpy: mean = s1 / n, var = max(s2 / n - mean * mean, 0), std = max(sqrt(var), 2)
+      double s1 = 0.0, s2 = 0.0;
+      for (int r = 0; r < rows; ++r) {
+        const uchar* row = gray.ptr<uchar>(r);
+        for (int c = 0; c < cols; ++c) {
+          const double u = row[c];
+          s1 += u;
+          s2 += u * u;
+        }
+      }
+      const double n = static_cast<double>(rows) * cols;
+      const double mean = s1 / n;
+      const double var = std::max(s2 / n - mean * mean, 0.0);
+      const double sd = std::max(std::sqrt(var), 2.0);
+      for (int r = 0; r < rows; ++r) {
+        const uchar* row = gray.ptr<uchar>(r);
+        for (int c = 0; c < cols; ++c) *dst++ = static_cast<float>((row[c] - mean) / sd);
+      }
+      return;
+    }
+    case Normalize::kEqualize: {
+      // cv::equalizeHist's table, written out so that both runtimes share one definition:
+      // the first occupied level maps to 0, the others to round(cdf * (255.f / (n - h0)))
+      int hist[256] = {0};
+      for (int r = 0; r < rows; ++r) {
+        const uchar* row = gray.ptr<uchar>(r);
+        for (int c = 0; c < cols; ++c) ++hist[row[c]];
+      }
+      const int total = rows * cols;
+      int first = 0;
+      while (first < 256 && hist[first] == 0) ++first;
+      uchar lut[256] = {0};
+      if (first < 256 && hist[first] == total) {
+        std::fill(lut, lut + 256, static_cast<uchar>(first));
+      } else if (first < 256) {
+        const float k = 255.0f / static_cast<float>(total - hist[first]);
+        long long sum = 0;
+        for (int i = first + 1; i < 256; ++i) {
+          sum += hist[i];
+          const float v = std::nearbyint(static_cast<float>(sum) * k);  // half to even
+          lut[i] = static_cast<uchar>(std::min(std::max(v, 0.0f), 255.0f));
+        }
+      }
+      for (int r = 0; r < rows; ++r) {
+        const uchar* row = gray.ptr<uchar>(r);
+        for (int c = 0; c < cols; ++c) *dst++ = static_cast<float>(lut[row[c]]) * scale;
+      }
+      return;
+    }
+  }
+}
+
 void preprocess(const cv::Mat& frame, const Region& region, ColorOrder order, float* out,
-                int size, float scale) {
+                int size, float scale, Normalize norm) {
   if (frame.empty()) throw std::invalid_argument("empty frame");
   if (frame.dims != 2) throw std::invalid_argument("frame must be a 2-D image");
   const int ch = frame.channels();
@@ -167,17 +241,13 @@ void preprocess(const cv::Mat& frame, const Region& region, ColorOrder order, fl
     const int interp = std::min(gray.rows, gray.cols) >= size ? cv::INTER_AREA : cv::INTER_LINEAR;
     cv::resize(gray, small, cv::Size(size, size), 0, 0, interp);
   }
-  for (int r = 0; r < size; ++r) {
-    const uchar* row = small.ptr<uchar>(r);
-    float* dst = out + static_cast<std::size_t>(r) * size;
-    for (int c = 0; c < size; ++c) dst[c] = static_cast<float>(row[c]) * scale;
-  }
+  normalize(small, norm, scale, out);
 }
 
 std::vector<float> preprocess(const cv::Mat& frame, const Region& region, ColorOrder order,
-                              int size, float scale) {
+                              int size, float scale, Normalize norm) {
   std::vector<float> out(static_cast<std::size_t>(size) * size);
-  preprocess(frame, region, order, out.data(), size, scale);
+  preprocess(frame, region, order, out.data(), size, scale, norm);
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "asl/backend.hpp"
 #include "asl/classifier.hpp"
+#include "asl/errors.hpp"
 #include "asl/preprocess.hpp"
 #include "test_util.hpp"
 
@@ -42,11 +43,14 @@ TEST(Classify, WholeTestSplitMatchesPythonRuntime) {
   ASSERT_EQ(pixels.size(), n * per);
   ASSERT_EQ(want.size(), n * static_cast<std::size_t>(classes));
 
-  // the C++ path end to end: each 28x28 gray frame through preprocess, then batches
+  // the C++ path end to end: each 28x28 gray frame through preprocess (with the model card's
+  // normalisation), then batches
+  const asl::Normalize norm = asl::parse_normalize(backend->card().normalize);
   std::vector<float> input(n * per), got(want.size());
   for (std::size_t i = 0; i < n; ++i) {
     cv::Mat frame(28, 28, CV_8U, const_cast<unsigned char*>(pixels.data() + i * per));
-    asl::preprocess(frame, asl::Region::full(), asl::ColorOrder::BGR, input.data() + i * per);
+    asl::preprocess(frame, asl::Region::full(), asl::ColorOrder::BGR, input.data() + i * per,
+                    asl::kModelSize, static_cast<float>(backend->card().input_scale), norm);
   }
   for (std::size_t i = 0; i < n; i += kBatch) {
     const auto m = static_cast<std::int64_t>(std::min<std::size_t>(kBatch, n - i));
@@ -113,6 +117,19 @@ TEST(Classify, CameraSizedFramesFromFilesMatchPython) {
     EXPECT_GE(pred.top_k[0].second, pred.top_k[1].second);
   }
   EXPECT_GT(k, 0u);
+}
+
+TEST(Classify, RefusesAModelWhoseNormalisationItDoesNotImplement) {
+  ASL_REQUIRE_REFERENCE();
+  try {
+    asl::Classifier clf(asl::open_backend(ref_path("model_badnorm.onnx"), "ort-cpu"));
+    FAIL() << "a model asking for normalisation 'unheard-of' was accepted";
+  } catch (const asl::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model_badnorm.onnx: input normalisation "
+                                         "'unheard-of' is not implemented"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Classify, PredictionTopK) {

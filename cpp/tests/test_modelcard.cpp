@@ -46,6 +46,16 @@ TEST(ModelCard, ParsesPythonWrittenProps) {
   EXPECT_EQ(card.extra.at("accuracy"), "0.99");
 }
 
+TEST(ModelCard, NormalizeRoundTripsAndDefaultsToNone) {
+  asl::ModelCard c;
+  EXPECT_EQ(c.normalize, "none");
+  c.normalize = "standardize";
+  EXPECT_EQ(c.to_props().at("asl_edge.normalize"), "standardize");
+  EXPECT_EQ(asl::ModelCard::from_props(c.to_props()).normalize, "standardize");
+  // a model exported before the key existed
+  EXPECT_EQ(asl::ModelCard::from_props({{"asl_edge.letters", "A,B"}}).normalize, "none");
+}
+
 TEST(ModelCard, MissingMetadataSaysSo) {
   try {
     asl::ModelCard::from_props({{"producer", "x"}});

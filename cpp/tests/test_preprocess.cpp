@@ -1,6 +1,7 @@
 // Preprocessing equals the Python runtime's (asl_edge.runtime.preprocess) on the same frames.
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -122,6 +123,67 @@ TEST(Preprocess, MatchesPythonOnFramesOfManySizesAndLayouts) {
   EXPECT_GT(k, 50u);
   std::cout << "[          ] " << k << " frame/ROI cases, " << exact
             << " bit-identical, max abs diff " << worst << " (limit 1/255)\n";
+}
+
+TEST(Normalize, MatchesPythonBitForBit) {
+  ASL_REQUIRE_REFERENCE();
+  std::ifstream in(ref_path("normalize_cases.txt"));
+  ASSERT_TRUE(in) << "no normalize_cases.txt";
+  const auto want_all = read_raw<float>(ref_path("normalize_out.f32"));
+  const std::size_t per = asl::kModelSize * asl::kModelSize;
+  std::size_t k = 0;
+  std::map<std::string, int> modes;
+  for (std::string line; std::getline(in, line); ++k) {
+    std::istringstream s(line);
+    std::string name, file, mode, kind;
+    int h, w, c;
+    double v[3];
+    s >> name >> file >> h >> w >> c >> mode >> kind >> v[0] >> v[1] >> v[2];
+    std::vector<unsigned char> raw = read_raw<unsigned char>(ref_path(file));
+    cv::Mat frame(h, w, CV_MAKETYPE(CV_8U, c), raw.data());
+    ASSERT_EQ(raw.size(), frame.total() * frame.elemSize()) << name;
+    const asl::Region region =
+        kind == "roi" ? asl::Region(asl::Roi{v[0], v[1], v[2]}) : asl::Region::full();
+    const auto got = asl::preprocess(frame, region, asl::ColorOrder::BGR, asl::kModelSize,
+                                     asl::kDefaultScale, asl::parse_normalize(mode));
+    ASSERT_LE((k + 1) * per, want_all.size());
+    for (std::size_t i = 0; i < per; ++i)
+      ASSERT_EQ(got[i], want_all[k * per + i]) << name << " " << mode << " pixel " << i;
+    ++modes[mode];
+  }
+  EXPECT_EQ(k * per, want_all.size());
+  EXPECT_EQ(modes.size(), 3u);  // none, standardize, equalize
+  EXPECT_GE(modes["standardize"], 9);
+}
+
+TEST(Normalize, UnknownModeIsRefusedWithThePythonMessage) {
+  EXPECT_EQ(asl::parse_normalize("none"), asl::Normalize::kNone);
+  EXPECT_EQ(asl::parse_normalize("standardize"), asl::Normalize::kStandardize);
+  EXPECT_EQ(asl::parse_normalize("equalize"), asl::Normalize::kEqualize);
+  try {
+    asl::parse_normalize("clahe");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "input normalisation 'clahe' is not implemented by this asl-edge (it knows none, "
+                 "standardize, equalize); upgrade asl-edge or re-export the model");
+  }
+}
+
+TEST(Normalize, StandardizedImageHasZeroMeanUnitSpread) {
+  cv::Mat g(28, 28, CV_8U);
+  for (int i = 0; i < 28 * 28; ++i) g.data[i] = static_cast<unsigned char>((i * 7) % 200);
+  std::vector<float> out(28 * 28);
+  asl::normalize(g, asl::Normalize::kStandardize, asl::kDefaultScale, out.data());
+  double m = 0, q = 0;
+  for (float v : out) m += v;
+  m /= out.size();
+  for (float v : out) q += (v - m) * (v - m);
+  EXPECT_NEAR(m, 0.0, 1e-6);
+  EXPECT_NEAR(std::sqrt(q / out.size()), 1.0, 1e-5);
+  cv::Mat flat(28, 28, CV_8U, cv::Scalar(90));  // std below the floor: no blow-up
+  asl::normalize(flat, asl::Normalize::kStandardize, asl::kDefaultScale, out.data());
+  for (float v : out) ASSERT_EQ(v, 0.0f);
 }
 
 TEST(Preprocess, GrayTwentyEightIsOnlyScaled) {

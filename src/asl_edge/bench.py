@@ -127,12 +127,14 @@ def _inputs(batch: int, test_images: np.ndarray | None) -> np.ndarray:
     return np.random.default_rng(0).random((batch, 28, 28, 1), dtype=np.float32)
 
 
-def _accuracy(infer, test) -> float | None:
+def _accuracy(infer, test, normalize: str = "none") -> float | None:
     if test is None:
         return None
+    from .normalize import normalize_images
     from .parity import predict_in_batches
 
-    return float(np.mean(predict_in_batches(infer, test.images, 256).argmax(1) == test.labels))
+    x = normalize_images(test.images, normalize)  # as the model card says
+    return float(np.mean(predict_in_batches(infer, x, 256).argmax(1) == test.labels))
 
 
 def bench_onnxruntime(model: Path, precision: str, batch_sizes, args, test, variants
@@ -149,7 +151,8 @@ def bench_onnxruntime(model: Path, precision: str, batch_sizes, args, test, vari
             rows.append(Row("python", f"ort-{args.device}", precision, 0, variant, str(model),
                             skipped=str(e)))
             continue
-        acc = _accuracy(b.infer, test) if variant in ("default", "onnxslim") else None
+        acc = _accuracy(b.infer, test, b.card.normalize) if variant in ("default", "onnxslim") \
+            else None
         for bs in batch_sizes:
             x = _inputs(bs, test.images if test is not None else None)
             run = _fast_path(b, x) if "iobinding" in variant else (lambda: b.infer(x))
@@ -220,7 +223,10 @@ def bench_keras(keras_path: Path, batch_sizes, args, test) -> list[Row]:
     rows = []
     acc = None
     if test is not None:
-        acc = float(np.mean(model.predict(test.images, verbose=0, batch_size=512).argmax(1)
+        from .normalize import keras_mode, normalize_images
+
+        x = normalize_images(test.images, keras_mode(keras_path))
+        acc = float(np.mean(model.predict(x, verbose=0, batch_size=512).argmax(1)
                             == test.labels))
     for name, f in variants.items():
         for bs in batch_sizes:

@@ -26,6 +26,9 @@ class ModelCard:
     input_size: int = 28
     input_scale: float = 1.0 / 255.0  # pixel 0..255 -> [0, 1]
     input_dtype: str = "float32"
+    # per-image normalisation after the 28x28 resize (asl_edge.normalize); "none" = x * scale.
+    # Models exported before the key existed have none, which is what they were trained on.
+    normalize: str = "none"
     precision: str = "fp32"
     source_sha256: str = ""  # digest of the .keras file the model came from
     producer: str = "asl-edge"

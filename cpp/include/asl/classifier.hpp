@@ -29,10 +29,13 @@ Prediction make_prediction(const float* probs, const std::vector<std::string>& l
 
 class Classifier {
  public:
+  // asl::Error when the model's input size or normalisation is not this runtime's.
   explicit Classifier(std::unique_ptr<Backend> backend, Region region = Roi(),
                       ColorOrder order = ColorOrder::BGR);
-  // Frame -> preprocessed input (size*size floats), then probabilities.
+  // Frame -> preprocessed input (size*size floats; the card's scale and normalisation), then
+  // probabilities. The second form crops `where` instead of `region`.
   void preprocess(const cv::Mat& frame, float* out) const;
+  void preprocess(const cv::Mat& frame, const Region& where, float* out) const;
   std::vector<float> probabilities(const cv::Mat& frame);
   Prediction classify(const cv::Mat& frame);
   Prediction prediction(const float* probs) const {
@@ -47,6 +50,7 @@ class Classifier {
 
  private:
   std::unique_ptr<Backend> backend_;
+  Normalize normalize_ = Normalize::kNone;
   std::vector<float> input_;
 };
 

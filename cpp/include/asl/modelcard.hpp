@@ -21,6 +21,9 @@ struct ModelCard {
   int input_size = 28;
   double input_scale = 1.0 / 255.0;  // pixel 0..255 -> [0, 1]
   std::string input_dtype = "float32";
+  // per-image normalisation after the resize (asl/preprocess.hpp Normalize); "none" when the
+  // model predates the key. Parsed, not checked, here: the Classifier refuses unknown modes.
+  std::string normalize = "none";
   std::string precision = "fp32";  // fp32 | fp16 | int8 | int8-cpu
   std::string source_sha256;
   std::string producer = "asl-edge";

@@ -1,6 +1,6 @@
 // One preprocessing function for every path (mirrors asl_edge.runtime.preprocess):
-// frame -> region of interest -> gray -> 28x28 (INTER_AREA; INTER_LINEAR when enlarging) -> x/255,
-// written as float32 NHWC.
+// frame -> region of interest -> gray -> 28x28 (INTER_AREA; INTER_LINEAR when enlarging) -> x/255
+// (or the model card's normalisation), written as float32 NHWC.
 #pragma once
 
 #include <string>
@@ -56,13 +56,25 @@ struct Region {
 // uint8 gray from a gray (1 channel), BGR/RGB or BGRA/RGBA frame; std::invalid_argument otherwise.
 cv::Mat to_gray(const cv::Mat& frame, ColorOrder order = ColorOrder::BGR);
 
+// Per-image input normalisation after the resize (mirrors asl_edge.normalize, same bits):
+// kNone: x * scale; kStandardize: (x - mean) / max(std, 2) over the image's pixels in 0..255
+// units; kEqualize: OpenCV's equalizeHist arithmetic, then * scale. The model card's
+// "asl_edge.normalize" names it ("none" when absent).
+enum class Normalize { kNone, kStandardize, kEqualize };
+// "none" | "standardize" | "equalize"; std::invalid_argument (the Python runtime's message)
+// for a mode this runtime does not implement.
+Normalize parse_normalize(const std::string& mode);
+// size*size uint8 gray (CV_8UC1, continuous or not) -> floats at `out`.
+void normalize(const cv::Mat& gray, Normalize mode, float scale, float* out);
+
 // One frame -> size*size floats at `out` (NHWC with one channel). Frames that are not 8-bit are
 // converted as the Python version does (floats <= 1 are scaled by 255, then clipped and
 // truncated). std::invalid_argument for an empty or unsupported frame.
 void preprocess(const cv::Mat& frame, const Region& region, ColorOrder order, float* out,
-                int size = kModelSize, float scale = kDefaultScale);
+                int size = kModelSize, float scale = kDefaultScale,
+                Normalize norm = Normalize::kNone);
 std::vector<float> preprocess(const cv::Mat& frame, const Region& region = Roi(),
                               ColorOrder order = ColorOrder::BGR, int size = kModelSize,
-                              float scale = kDefaultScale);
+                              float scale = kDefaultScale, Normalize norm = Normalize::kNone);
 
 }  // namespace asl

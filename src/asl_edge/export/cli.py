@@ -77,13 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     keras_model = load_keras(args.model)
     test = load_split("test", args.data)
-    card = ModelCard(source_sha256=sha256_file(args.model))
+    from ..normalize import keras_mode, normalize_images
+
+    # the input normalisation the model was trained with (preprocess.json beside it)
+    card = ModelCard(source_sha256=sha256_file(args.model), normalize=keras_mode(args.model))
+    test_inputs = normalize_images(test.images, card.normalize)
     steps.set_postfix_str("keras reference")
-    keras_probs = predict_in_batches(lambda x: keras_model.predict_on_batch(x), test.images)
+    keras_probs = predict_in_batches(lambda x: keras_model.predict_on_batch(x), test_inputs)
     steps.update()
 
     report: dict = {"source": str(args.model), "source_sha256": card.source_sha256,
-                    "data": str(test.path), "opset": args.opset, "variants": []}
+                    "data": str(test.path), "opset": args.opset,
+                    "normalize": card.normalize, "variants": []}
     written: dict[str, Path] = {}
     failed = []
     fp32_acc = None
@@ -101,9 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if "calib" not in locals():
                 train = load_split("train", args.data)
-                calib = calibration_images(train.images, train.labels, args.calibration_images)
+                calib = normalize_images(calibration_images(
+                    train.images, train.labels, args.calibration_images), card.normalize)
             to_int8(written["fp32"], dest, calib, for_cpu=precision == "int8-cpu")
-        probs = predict_in_batches(OnnxRuntimeBackend(dest).infer, test.images)
+        probs = predict_in_batches(OnnxRuntimeBackend(dest).infer, test_inputs)
         parity = compare(keras_probs, probs, test.labels, "keras", dest.name)
         if precision == "fp32":
             fp32_acc = parity.candidate_accuracy

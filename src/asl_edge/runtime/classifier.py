@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import AslEdgeError
 from . import models
+from ..normalize import UnknownNormalization, check_mode
 from .backend import Backend, open_backend
 from .preprocess import MODEL_SIZE, Roi, preprocess, preprocess_batch
 
@@ -70,7 +71,8 @@ def _gpu_provider_present() -> bool:
 class Classifier:
     def __init__(self, model: str | Path | None = None, precision: str | None = None,
                  backend: str = "auto", roi: Roi | None = Roi(), top_k: int = 3,
-                 threshold: float = 0.0, color_order: str = "bgr", **backend_options):
+                 threshold: float = 0.0, color_order: str = "bgr", localizer=None,
+                 **backend_options):
         self.model_path = resolve_model(model, precision, backend)
         self.backend: Backend = open_backend(self.model_path, backend, **backend_options)
         self.card = self.backend.card
@@ -78,7 +80,14 @@ class Classifier:
         if self.card.input_size != MODEL_SIZE:
             raise AslEdgeError(f"{self.model_path}: input size {self.card.input_size} is not "
                                f"the runtime's {MODEL_SIZE}")
+        try:
+            self.normalize = check_mode(self.card.normalize)
+        except UnknownNormalization as e:
+            raise AslEdgeError(f"{self.model_path}: {e}") from None
         self.roi = roi
+        # where the hand is (asl_edge.runtime.localize); None: always the fixed ``roi``
+        self.localizer = localizer
+        self.last_location = None  # the localiser's last answer (box, method, score)
         self.top_k = max(1, min(top_k, len(self.letters)))
         self.threshold = threshold
         self.color_order = color_order
@@ -98,24 +107,40 @@ class Classifier:
 
     def preprocess(self, frame: np.ndarray, roi: Roi | tuple | None = None) -> np.ndarray:
         return preprocess(frame, self.roi if roi is None else roi, self.color_order,
-                          out=self._input)
+                          out=self._input, normalize=self.normalize)
+
+    def locate(self, frame: np.ndarray) -> tuple[int, int, int, int]:
+        """The pixel box to classify: the localiser's (``--roi auto``) or the fixed ROI's."""
+        h, w = frame.shape[:2]
+        if self.localizer is not None:
+            self.last_location = self.localizer.locate(frame)
+            if self.last_location.method != "fixed":
+                return self.last_location.box
+        return self.roi.box(w, h)  # the fixed box (movable in asl-live's window)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28, 1) float32 -> (N, 24) probabilities."""
         return self.backend.infer(batch)
 
     def classify(self, frame: np.ndarray, roi: Roi | tuple | None = None) -> Prediction:
-        """One camera frame (any size; BGR by default) -> Prediction."""
+        """One camera frame (any size; BGR by default) -> Prediction (in the localiser's box
+        when there is one and no ``roi`` is given)."""
+        if roi is None and self.localizer is not None:
+            roi = self.locate(frame)
         return self.prediction(self.infer(self.preprocess(frame, roi))[0])
 
     def classify_batch(self, images) -> list[Prediction]:
-        """Model inputs (N, 28, 28[, 1]) float in [0, 1], or a list of frames of any size."""
+        """Dataset-style images (N, 28, 28[, 1]) float in [0, 1] (pixel/255; normalised here as
+        the model card says), or a list of frames of any size."""
         if isinstance(images, np.ndarray) and images.ndim in (3, 4) \
                 and images.shape[1:3] == (MODEL_SIZE, MODEL_SIZE) \
                 and np.issubdtype(images.dtype, np.floating):
-            batch = images.reshape(len(images), MODEL_SIZE, MODEL_SIZE, 1)
+            from ..normalize import normalize_images
+
+            batch = normalize_images(images.reshape(len(images), MODEL_SIZE, MODEL_SIZE, 1),
+                                     self.normalize)
         else:
-            batch = preprocess_batch(images, self.roi, self.color_order)
+            batch = preprocess_batch(images, self.roi, self.color_order, self.normalize)
         return [self.prediction(p) for p in self.infer(batch)]
 
     def close(self) -> None:

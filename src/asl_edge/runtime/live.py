@@ -24,12 +24,13 @@ from .preprocess import Roi
 
 log = logging.getLogger("asl_edge.live")
 
-STAGES = ("capture", "preprocess", "infer", "draw", "output")
+STAGES = ("capture", "localise", "preprocess", "infer", "draw", "output")
 EXAMPLES = """\
   asl-live --demo                                  # no camera needed: writes runs/live/
   asl-live --camera 0                              # window if OpenCV has GUI support
   asl-live --video hand.mp4 --output out.avi --jsonl out.jsonl --headless
   asl-live --images photos/ --precision int8 --backend ort-cpu
+  asl-live --camera 0 --roi auto                   # find the hand (MediaPipe models on ORT)
 keys (window): arrows/WASD move the box, +/- resize it, q or Esc quit
 """
 
@@ -60,7 +61,9 @@ def build_parser():
     m.add_argument("--backend", default="auto",
                    help="auto, ort-cpu, ort-cuda, ort-trt or tensorrt")
     m.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0 = all)")
-    m.add_argument("--roi", default="center", help="'center' or 'cx,cy,size' as fractions")
+    m.add_argument("--roi", default="center", help="'center' or 'cx,cy,size' as fractions "
+                   "(a fixed box), or 'auto' to find the hand in every frame (palm detector + "
+                   "hand landmarks, then skin colour, then the centre box); 'hands', 'skin'")
     m.add_argument("--smooth", type=int, default=None,
                    help="average the last N frames (default 5 for camera/video, 1 otherwise)")
     m.add_argument("--threshold", type=float, default=0.5,
@@ -106,8 +109,8 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
             if fr is None:
                 break
             t1 = time.perf_counter()
-            h, w = fr.image.shape[:2]
-            box = clf.roi.box(w, h)
+            box = clf.locate(fr.image)
+            t1b = time.perf_counter()
             x = clf.preprocess(fr.image, box)
             t2 = time.perf_counter()
             probs = smoother(clf.infer(x)[0]) if smooth > 1 else clf.infer(x)[0]
@@ -121,7 +124,8 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
             if window:
                 window.write(fr.image)
             t5 = time.perf_counter()
-            ms = {"capture": 1e3 * (t1 - t0), "preprocess": 1e3 * (t2 - t1),
+            ms = {"capture": 1e3 * (t1 - t0), "localise": 1e3 * (t1b - t1),
+                  "preprocess": 1e3 * (t2 - t1b),
                   "infer": 1e3 * (t3 - t2), "draw": 1e3 * (t4 - t3), "output": 1e3 * (t5 - t4)}
             for k, v in ms.items():
                 times[k].append(v)
@@ -138,7 +142,9 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
                 per_letter[material][fr.truth].append(ok)
             if jsonl:
                 jsonl.write({"source": fr.source, "index": fr.index, "time": time.time(),
-                             **pred.to_dict(), "truth": fr.truth,
+                             **pred.to_dict(), "truth": fr.truth, "box": list(box),
+                             "located_by": clf.last_location.method if clf.last_location
+                             else "fixed",
                              "ms": {k: round(v, 4) for k, v in ms.items()}})
             frames += 1
             bar.update()
@@ -161,6 +167,7 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
     summary = {
         "frames": frames, "interrupted": interrupted, "backend": clf.info.to_dict(),
         "smoothing": smooth, "threshold": clf.threshold,
+        "localisation": getattr(clf.localizer, "counts", None) or {"fixed": frames},
         "stage_ms": {k: percentiles(v) for k, v in times.items()},
         "accuracy": {m: {"correct": int(sum(v)), "count": len(v), "accuracy": sum(v) / len(v)}
                      for m, v in hits.items()},
@@ -179,6 +186,9 @@ def format_summary(s: dict) -> str:
             v = s["stage_ms"][k]
             lines.append(f"{k:<11} {v['p50']:>8.3f} {v['p90']:>8.3f} {v['p99']:>8.3f} "
                          f"{v['mean']:>8.3f}")
+    if s.get("localisation"):
+        lines.append("localisation: " + ", ".join(f"{k} {v}" for k, v in
+                                                  s["localisation"].items()))
     for m, a in s["accuracy"].items():
         lines.append(f"accuracy on {m}: {100 * a['accuracy']:.1f} % ({a['correct']}/{a['count']})")
         lines.append("  per letter: " + " ".join(
@@ -189,10 +199,11 @@ def format_summary(s: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.set_verbosity(args.verbose)
+    auto_roi = args.roi in ("auto", "hands", "skin")
     try:
-        roi = Roi.parse(args.roi)
+        roi = Roi() if auto_roi else Roi.parse(args.roi)
     except ValueError as e:
-        raise AslEdgeError(str(e)) from None
+        raise AslEdgeError(f"{e}; --roi also takes auto, hands, skin") from None
     out_dir = Path("runs/live")
     if args.demo:
         from .demo import demo_source
@@ -212,8 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend_options = {"threads": args.threads} if args.threads else {}
     if args.server and args.model:
         raise AslEdgeError("--server and --model exclude each other")
+    localizer = None
+    if auto_roi:
+        from .localize import make_localizer
+
+        # on a camera or video the hand found in one frame seeds the next (tracking)
+        localizer = make_localizer(args.roi, track=type(source).__name__ == "CaptureSource")
     clf = Classifier(args.server or args.model, args.precision, args.backend, roi=roi,
-                     top_k=args.top_k, threshold=args.threshold, **backend_options)
+                     top_k=args.top_k, threshold=args.threshold, localizer=localizer,
+                     **backend_options)
     print(clf.info.line(), file=sys.stderr)
 
     from .sinks import JsonlSink, VideoSink, WindowSink, gui_available

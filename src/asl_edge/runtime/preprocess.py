@@ -1,4 +1,6 @@
-"""One preprocessing function for every path: frame -> ROI -> gray -> 28x28 (area) -> /255 NHWC.
+"""One preprocessing function for every path: frame -> ROI -> gray -> 28x28 (area) ->
+normalisation (``/255`` unless the model card says otherwise, see :mod:`asl_edge.normalize`),
+NHWC float32.
 
 Used by the live loop, the evaluators and the benchmarks, and mirrored by the C++ runtime.
 """
@@ -9,6 +11,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from ..normalize import normalize as _normalize
 
 MODEL_SIZE = 28
 
@@ -71,11 +75,13 @@ def to_gray(frame: np.ndarray, color_order: str = "bgr") -> np.ndarray:
 
 
 def preprocess(frame: np.ndarray, roi: Roi | tuple[int, int, int, int] | None = Roi(),
-               color_order: str = "bgr", out: np.ndarray | None = None) -> np.ndarray:
-    """One frame -> (1, 28, 28, 1) float32 in [0, 1], NHWC.
+               color_order: str = "bgr", out: np.ndarray | None = None,
+               normalize: str = "none") -> np.ndarray:
+    """One frame -> (1, 28, 28, 1) float32 NHWC: in [0, 1] for ``normalize="none"``.
 
     ``roi`` is a :class:`Roi`, a pixel box (x0, y0, x1, y1), or None for the whole frame.
-    Crop first, then convert to gray: only the ROI's pixels are touched.
+    Crop first, then convert to gray: only the ROI's pixels are touched. ``normalize`` is the
+    model card's ``normalize`` (the training side calls the same function on its images).
     """
     if frame is None or frame.size == 0:
         raise ValueError("empty frame")
@@ -94,15 +100,19 @@ def preprocess(frame: np.ndarray, roi: Roi | tuple[int, int, int, int] | None = 
         gray = cv2.resize(gray, (MODEL_SIZE, MODEL_SIZE), interpolation=interp)
     if out is None:
         out = np.empty((1, MODEL_SIZE, MODEL_SIZE, 1), dtype=np.float32)
-    np.multiply(gray, np.float32(1.0 / 255.0), out=out.reshape(MODEL_SIZE, MODEL_SIZE),
-                casting="unsafe")
+    if normalize == "none":  # the common case, inline: x * (1/255)
+        np.multiply(gray, np.float32(1.0 / 255.0), out=out.reshape(MODEL_SIZE, MODEL_SIZE),
+                    casting="unsafe")
+    else:
+        _normalize(np.ascontiguousarray(gray), normalize, out=out)
     return out
 
 
-def preprocess_batch(frames, roi: Roi | None = Roi(), color_order: str = "bgr") -> np.ndarray:
+def preprocess_batch(frames, roi: Roi | None = Roi(), color_order: str = "bgr",
+                     normalize: str = "none") -> np.ndarray:
     """Several frames -> (N, 28, 28, 1) float32."""
     frames = list(frames)
     out = np.empty((len(frames), MODEL_SIZE, MODEL_SIZE, 1), dtype=np.float32)
     for i, f in enumerate(frames):
-        preprocess(f, roi, color_order, out=out[i:i + 1])
+        preprocess(f, roi, color_order, out=out[i:i + 1], normalize=normalize)
     return out

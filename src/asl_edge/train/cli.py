@@ -12,6 +12,7 @@ from .. import cli
 from ..artifacts import save_figure, write_json
 from ..errors import AslEdgeError
 from ..labels import LETTERS
+from ..normalize import MODES as NORMALIZE_MODES
 
 log = logging.getLogger("asl_edge.train")
 
@@ -19,6 +20,7 @@ EXAMPLES = """\
   asl-train                                  # 20 epochs, augmentation, data from ../shared/data
   asl-train --epochs 2 --limit 2000 --out runs/smoke
   asl-train --no-augment --optimizer rmsprop --schedule constant   # the course notebook's recipe
+  asl-train --recipe real --normalize standardize --out runs/train-real   # for real cameras
 """
 
 
@@ -30,7 +32,13 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--augment", action=__import__("argparse").BooleanOptionalAction, default=True,
-                   help="the course's augmentation recipe (rotation, zoom, shift, flip)")
+                   help="augment the training images (--recipe says how)")
+    p.add_argument("--recipe", choices=["course", "real"], default="course",
+                   help="course: rotation, zoom, shift, flip; real: also new backgrounds, "
+                        "light, blur and noise, modelling camera crops (train/augment.py)")
+    p.add_argument("--normalize", choices=list(NORMALIZE_MODES),
+                   default="none", help="per-image input normalisation, applied identically "
+                   "here and by the runtimes (recorded in the exported model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="stratified share of the training file held out for model selection")
@@ -89,16 +97,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise AslEdgeError(f"training needs TensorFlow ({e}); pip install 'asl-edge[train]'")
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
-                         seed=args.seed, val_fraction=args.val_fraction,
+                         recipe=args.recipe, normalize=args.normalize, seed=args.seed, val_fraction=args.val_fraction,
                          validate_on="test" if args.validate_on_test else "train-split",
                          optimizer=args.optimizer, learning_rate=args.learning_rate,
                          schedule=args.schedule, patience=args.patience, limit=args.limit)
     result = train(train_set, config, test_set=test_set, verbose=1 if sys.stdout.isatty() else 2)
 
     out = Path(args.out)
+    from ..normalize import SIDECAR, normalize_images
+
     save_model(result.model, out / "model.keras")
     write_json(out / "labels.json", list(LETTERS))
-    metrics = compute(test_set.labels, predict_classes(result.model, test_set.images))
+    # how inputs are made: asl-export and asl-eval read it beside model.keras
+    write_json(out / SIDECAR, {"normalize": config.normalize})
+    metrics = compute(test_set.labels, predict_classes(
+        result.model, normalize_images(test_set.images, config.normalize)))
     write_json(out / "history.json", result.summary())
     save_report(out, "metrics", metrics, extra={
         "split": "test", "data": str(test_set.path), "model": str(out / "model.keras"),

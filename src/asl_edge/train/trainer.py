@@ -25,6 +25,8 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 32
     augment: bool = True
+    recipe: str = "course"  # augmentation recipe (train/augment.py): "course" or "real"
+    normalize: str = "none"  # input normalisation (asl_edge.normalize), recorded in the export
     seed: int = 0
     val_fraction: float = 0.1
     validate_on: str = "train-split"  # or "test": the course notebook's (optimistic) choice
@@ -63,7 +65,8 @@ def seed_everything(seed: int) -> None:
         log.debug("op determinism not available")
 
 
-def _dataset(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, augment, seed: int):
+def _dataset(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, augment, seed: int,
+             normalize: str = "none"):
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
@@ -73,7 +76,55 @@ def _dataset(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, augment, s
     if augment is not None:
         ds = ds.map(lambda a, b: (augment(a, training=True), b),
                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if normalize != "none":  # the augmented float images -> uint8 -> the runtime's function
+            from ..normalize import normalize_images
+
+            def norm(a):
+                out = tf.numpy_function(lambda v: normalize_images(np.clip(v, 0, 1), normalize),
+                                        [a], tf.float32)
+                out.set_shape(a.shape)
+                return out
+
+            ds = ds.map(lambda a, b: (norm(a), b), deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _real_dataset(x: np.ndarray, y: np.ndarray, batch: int, seed: int, normalize: str):
+    """The ``real`` recipe (numpy/OpenCV), freshly drawn every epoch, then normalised by the
+    runtime's own function."""
+    import keras
+
+    from ..normalize import normalize as norm
+    from .augment import RealAugment
+
+    u8 = np.rint(x.reshape(-1, 28, 28) * 255.0).clip(0, 255).astype(np.uint8)
+    augment = RealAugment(u8)
+    log.info("real recipe: %.0f %% of training images have a usable background mask",
+             100 * augment.usable.mean())
+
+    class Epochs(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = 0
+            self._draw()
+
+        def _draw(self):
+            rng = np.random.default_rng([seed, self.epoch])
+            order = rng.permutation(len(u8))
+            self.x = norm(augment(order, rng), normalize).reshape(-1, 28, 28, 1)
+            self.y = y[order]
+
+        def __len__(self):
+            return math.ceil(len(u8) / batch)
+
+        def __getitem__(self, i):
+            return self.x[i * batch:(i + 1) * batch], self.y[i * batch:(i + 1) * batch]
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self._draw()
+
+    return Epochs()
 
 
 class _KeepBest:
@@ -113,8 +164,12 @@ class _KeepBest:
 class _TestReport:
     """Records test accuracy after each epoch, for the learning curves only."""
 
-    def __init__(self, test_set: Dataset):
+    def __init__(self, test_set: Dataset, normalize: str = "none"):
         import keras
+
+        from ..normalize import normalize_images
+
+        images = normalize_images(test_set.images, normalize)
 
         class Callback(keras.callbacks.Callback):
             def __init__(cb):
@@ -122,7 +177,7 @@ class _TestReport:
                 cb.accuracies: list[float] = []
 
             def on_epoch_end(cb, epoch, logs=None):
-                pred = predict_classes(cb.model, test_set.images)
+                pred = predict_classes(cb.model, images)
                 cb.accuracies.append(float(np.mean(pred == test_set.labels)))
 
         self.callback = Callback()
@@ -133,9 +188,13 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
     """Train the seed CNN and return it with the best epoch's weights restored."""
     import keras
 
-    from .augment import course_augmentation
+    from ..normalize import check_mode, normalize_images
+    from .augment import RECIPES, course_augmentation
     from .model import build_model
 
+    check_mode(config.normalize)
+    if config.recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {config.recipe!r}")
     seed_everything(config.seed)
     x, y = train_set.images, train_set.one_hot()
     if config.limit:
@@ -144,12 +203,14 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
     if config.validate_on == "test":
         if test_set is None:
             raise ValueError("validate_on='test' needs the test split")
-        x_tr, y_tr, x_val, y_val = x, y, test_set.images, test_set.one_hot()
+        x_tr, y_tr, x_val, y_val = x, y, normalize_images(test_set.images, config.normalize), \
+            test_set.one_hot()
         log.info("validating on the TEST split (course notebook behaviour): "
                  "the reported test accuracy is then optimistic")
     elif config.validate_on == "train-split":
         keep, held = stratified_split(labels, config.val_fraction, config.seed)
-        x_tr, y_tr, x_val, y_val = x[keep], y[keep], x[held], y[held]
+        x_tr, y_tr, y_val = x[keep], y[keep], y[held]
+        x_val = normalize_images(x[held], config.normalize)
     else:
         raise ValueError(f"validate_on must be 'train-split' or 'test', not {config.validate_on!r}")
 
@@ -165,18 +226,25 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
 
     model = build_model()
     model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
-    augment = course_augmentation(config.seed) if config.augment else None
     keep_best = _KeepBest().callback
     callbacks = [keep_best]
     report = None
     if test_set is not None and config.validate_on != "test":
-        report = _TestReport(test_set).callback  # logged per epoch, never used for selection
+        # logged per epoch, never used for selection
+        report = _TestReport(test_set, config.normalize).callback
         callbacks.append(report)
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
                                                        patience=config.patience))
+    if config.augment and config.recipe == "real":
+        train_data = _real_dataset(x_tr, y_tr, config.batch_size, config.seed, config.normalize)
+    else:
+        augment = course_augmentation(config.seed) if config.augment else None
+        x_in = x_tr if augment is not None else normalize_images(x_tr, config.normalize)
+        train_data = _dataset(x_in, y_tr, config.batch_size, True, augment, config.seed,
+                              config.normalize)
     fit = model.fit(
-        _dataset(x_tr, y_tr, config.batch_size, True, augment, config.seed),
+        train_data,
         validation_data=_dataset(x_val, y_val, 256, False, None, config.seed),
         epochs=config.epochs, callbacks=callbacks, verbose=verbose)
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
