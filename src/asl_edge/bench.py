@@ -9,6 +9,7 @@ speed-up is a ratio measured side by side.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import platform
@@ -366,7 +367,7 @@ def build_parser():
     p.add_argument("--keras-model", default=None,
                    help=".keras file for the baselines (default runs/train/model.keras)")
     p.add_argument("--no-keras", action="store_true", help="skip the TensorFlow baselines")
-    p.add_argument("--options", action=__import__("argparse").BooleanOptionalAction,
+    p.add_argument("--options", action=argparse.BooleanOptionalAction,
                    default=True, help="also measure threads=1, io-binding and opt-level variants")
     p.add_argument("--data", help="data root for accuracy ($ASL_DATA, ../shared/data)")
     p.add_argument("--out", default="runs/bench", help="output folder")

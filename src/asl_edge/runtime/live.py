@@ -19,6 +19,7 @@ from .. import cli
 from ..artifacts import write_json
 from ..errors import AslEdgeError
 from .classifier import Classifier, TemporalSmoother
+from .demo import material_of
 from .overlay import draw
 from .preprocess import Roi
 
@@ -134,8 +135,6 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
             fps = 1.0 / max(t5 - t_prev, 1e-9)
             t_prev = t5
             if fr.truth:
-                from .demo import material_of
-
                 ok = int(pred.best == fr.truth)
                 material = material_of(fr.source)
                 hits[material].append(ok)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -31,7 +32,7 @@ def build_parser():
     p.add_argument("--out", default="runs/train", help="output folder")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--augment", action=__import__("argparse").BooleanOptionalAction, default=True,
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="augment the training images (--recipe says how)")
     p.add_argument("--recipe", choices=["course", "real"], default="course",
                    help="course: rotation, zoom, shift, flip; real: also new backgrounds, "
