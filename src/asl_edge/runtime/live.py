@@ -203,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         roi = Roi() if auto_roi else Roi.parse(args.roi)
     except ValueError as e:
         raise AslEdgeError(f"{e}; --roi also takes auto, hands, skin") from None
+    if args.server and args.model:
+        raise AslEdgeError("--server and --model exclude each other")
+    if args.model and "://" not in args.model and not Path(args.model).is_file():
+        # fail before opening a camera or building demo frames
+        raise AslEdgeError(f"model file {args.model} does not exist")
     out_dir = Path("runs/live")
     if args.demo:
         from .demo import demo_source
@@ -220,8 +225,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     smooth = args.smooth if args.smooth is not None else (5 if type(source).__name__ ==
                                                           "CaptureSource" else 1)
     backend_options = {"threads": args.threads} if args.threads else {}
-    if args.server and args.model:
-        raise AslEdgeError("--server and --model exclude each other")
     localizer = None
     if auto_roi:
         from .localize import make_localizer
