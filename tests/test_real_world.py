@@ -115,7 +115,8 @@ def test_train_real_recipe_with_normalisation_exports_it(synthetic_data, tmp_pat
     run = tmp_path / "run"
     assert train_main(["--data", str(synthetic_data), "--epochs", "1", "--limit", "480",
                        "--recipe", "real", "--normalize", "standardize", "--out", str(run)]) == 0
-    assert json.loads((run / "preprocess.json").read_text()) == {"normalize": "standardize"}
+    assert json.loads((run / "preprocess.json").read_text()) == {"normalize": "standardize",
+                                                                 "training_photos": []}
     out = tmp_path / "export"
     assert export_main([str(run / "model.keras"), "--out", str(out), "--data",
                         str(synthetic_data)]) == 0

@@ -43,6 +43,7 @@ class LoadedModel:
     predict: Callable[[np.ndarray], np.ndarray]  # model inputs (N, 28, 28, 1) -> (N, 24)
     backend: str
     normalize: str = "none"  # what turns a 28x28 uint8 crop into its input (asl_edge.normalize)
+    training_photos: frozenset = frozenset()  # digests of real photos it was trained on
 
 
 def load_model(path: str | Path, backend: str = "auto") -> LoadedModel:
@@ -53,12 +54,12 @@ def load_model(path: str | Path, backend: str = "auto") -> LoadedModel:
     if path.suffix == ".keras":
         from .export.onnx_export import load_keras
 
-        from .normalize import keras_mode
+        from .normalize import keras_mode, keras_training_photos
 
         model = load_keras(path)
         return LoadedModel(path, "fp32 (keras)",
                            lambda x: model.predict_on_batch(x).astype(np.float32), "keras",
-                           keras_mode(path))
+                           keras_mode(path), frozenset(keras_training_photos(path)))
     from .normalize import UnknownNormalization, check_mode
     from .runtime.backend import open_backend
 
@@ -67,7 +68,8 @@ def load_model(path: str | Path, backend: str = "auto") -> LoadedModel:
         mode = check_mode(b.card.normalize)
     except UnknownNormalization as e:
         raise AslEdgeError(f"{path}: {e}") from None
-    return LoadedModel(path, b.card.precision, b.infer, b.info.backend, mode)
+    return LoadedModel(path, b.card.precision, b.infer, b.info.backend, mode,
+                       frozenset(b.card.training_photos))
 
 
 def shipped_models() -> list[Path]:
@@ -116,8 +118,8 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def locate_images(images: str | Path, roi: str = "center", margin: float | None = None
-                  ) -> tuple[list[dict], dict]:
+def locate_images(images: str | Path, roi: str = "center", margin: float | None = None,
+                  skip: Sequence[str] = ()) -> tuple[list[dict], dict]:
     """Every labelled image under ``images`` -> its 28x28 gray crop (uint8) and box.
 
     Each image is a new scene (no tracking). Returns the records and the localisation summary
@@ -125,11 +127,12 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
     """
     import time
 
+    from .modelcard import photo_digest
     from .runtime.localize import make_localizer
     from .runtime.preprocess import MODEL_SIZE, preprocess
     from .runtime.sources import ImageSource
 
-    source = ImageSource(images)
+    source = ImageSource(images, skip)
     loc = make_localizer(roi, track=False, margin=margin)
     records, times, skipped = [], [], 0
     for fr in source:
@@ -143,6 +146,7 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
         crop = preprocess(fr.image, found.box)  # x/255: the raw 28x28 gray, exactly
         gray = np.rint(crop.reshape(MODEL_SIZE, MODEL_SIZE) * 255.0).astype(np.uint8)
         records.append({"source": fr.source, "truth": fr.truth, "gray": gray,
+                        "digest": photo_digest(fr.source),
                         "box": list(found.box), "method": found.method,
                         "size": list(fr.image.shape[:2])})
     if not records:
@@ -159,12 +163,12 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
 
 def evaluate_images(paths: Sequence[str | Path], images: str | Path, roi: str = "center",
                     backend: str = "auto", out: str | Path | None = None,
-                    margin: float | None = None) -> list[dict]:
+                    margin: float | None = None, skip: Sequence[str] = ()) -> list[dict]:
     """Accuracy of each model on labelled photos through the camera pipeline (see module)."""
     from .labels import letter_to_class
     from .normalize import normalize
 
-    records, loc_summary = locate_images(images, roi, margin)
+    records, loc_summary = locate_images(images, roi, margin, skip)
     gray = np.stack([r["gray"] for r in records])
     truth = np.array([letter_to_class(r["truth"]) for r in records])
     rows, used = [], set()
@@ -174,8 +178,14 @@ def evaluate_images(paths: Sequence[str | Path], images: str | Path, roi: str = 
         probs = predict_in_batches(m.predict, x, 256)
         pred = probs.argmax(1)
         metrics = compute(truth, pred)
+        seen = sum(r["digest"] in m.training_photos for r in records)
+        if seen:
+            log.warning("%s was trained on %d of these %d images: its accuracy here is not a "
+                        "held-out figure (score a signer it has not seen: --skip)", m.path.name,
+                        seen, len(records))
         row = {"artifact": str(m.path), "precision": m.precision, "backend": m.backend,
-               "normalize": m.normalize, "images": str(images), "roi": roi,
+               "normalize": m.normalize, "images": str(images), "skipped": list(skip),
+               "roi": roi, "seen_in_training": seen,
                "accuracy": metrics.accuracy, "count": metrics.count,
                "per_letter_accuracy": metrics.per_class_accuracy}
         rows.append(row)
@@ -186,13 +196,15 @@ def evaluate_images(paths: Sequence[str | Path], images: str | Path, roi: str = 
             per_image = [{"source": r["source"], "truth": r["truth"],
                           "predicted": metrics.letters[int(p)],
                           "confidence": round(float(probs[i, p]), 5), "box": r["box"],
-                          "method": r["method"]}
+                          "method": r["method"],
+                          "seen_in_training": r["digest"] in m.training_photos}
                          for i, (r, p) in enumerate(zip(records, pred))]
             save_report(out, name, metrics, extra={**row, "localisation": loc_summary,
                                                    "per_image": per_image})
     if out:
         write_json(Path(out) / f"images_summary_{roi.replace(',', '_')}.json",
-                   {"images": str(images), "roi": roi, "localisation": loc_summary,
+                   {"images": str(images), "skipped": list(skip), "roi": roi,
+                    "localisation": loc_summary,
                     "rows": rows})
     for r in rows:
         r["localisation"] = loc_summary
@@ -214,8 +226,13 @@ def format_images_table(rows: list[dict]) -> str:
     for r, name in zip(rows, names):
         per = " ".join("  -" if np.isnan(v) else f"{100 * v:>3.0f}"
                        for v in r["per_letter_accuracy"].values())
+        mark = "*" if r.get("seen_in_training") else " "
         lines.append(f"{name:<24} {r['roi']:<7} "
-                     f"{100 * r['accuracy']:>8.2f}%  {per}")
+                     f"{100 * r['accuracy']:>8.2f}%{mark} {per}")
+    seen = [r for r in rows if r.get("seen_in_training")]
+    if seen:
+        lines.append(f"* trained on {seen[0]['seen_in_training']} of these images: not a "
+                     "held-out figure")
     return "\n".join(lines)
 
 
@@ -234,6 +251,9 @@ def build_parser():
                    "'auto' (hand localisation), 'hands', 'skin' or 'cx,cy,size'")
     p.add_argument("--margin", type=float, default=None,
                    help="with --roi auto/hands/skin: box margin as a share of the hand's size")
+    p.add_argument("--skip", action="append", default=[], metavar="PATTERN",
+                   help="with --images: leave out files whose name or path matches (e.g. "
+                   "'hand1_*' to score only the signer a model was not trained on)")
     return p
 
 
@@ -248,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    else 1 if "fp32" in Path(p).name else 2)
     if args.images:
         rows = evaluate_images(paths, args.images, args.roi, args.backend, args.out,
-                               args.margin)
+                               args.margin, args.skip)
         print(format_images_table(rows))
         print(f"results: {Path(args.out) / ('images_summary_' + args.roi.replace(',', '_'))}"
               ".json (per-letter JSON and confusion PNG per model beside it)")

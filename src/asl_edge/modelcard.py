@@ -31,6 +31,9 @@ class ModelCard:
     normalize: str = "none"
     precision: str = "fp32"
     source_sha256: str = ""  # digest of the .keras file the model came from
+    # short digests (photo_digest) of the real photos it was trained on (asl-train --photos):
+    # an evaluation on any of them is not a held-out figure, and asl-eval says so
+    training_photos: tuple[str, ...] = ()
     producer: str = "asl-edge"
     extra: dict = field(default_factory=dict)  # accuracy at export time, etc.
 
@@ -55,6 +58,8 @@ class ModelCard:
             key = k[len(PREFIX):]
             if key == "letters":
                 kw[key] = tuple(v.split(","))
+            elif key == "training_photos":
+                kw[key] = tuple(x for x in v.split(",") if x)
             elif key in ("input_size",):
                 kw[key] = int(v)
             elif key == "input_scale":
@@ -64,3 +69,11 @@ class ModelCard:
         kw["extra"] = {k[len(PREFIX) + 6:]: v for k, v in props.items()
                        if k.startswith(f"{PREFIX}extra.")}
         return cls(**kw)
+
+
+def photo_digest(path) -> str:
+    """Short content digest of an image file: the same photo under another name still matches."""
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

@@ -20,7 +20,7 @@ import numpy as np
 
 MODES = ("none", "standardize", "equalize")
 DEFAULT = "none"
-SIDECAR = "preprocess.json"  # beside a trained model.keras: {"normalize": MODE}
+SIDECAR = "preprocess.json"  # beside model.keras: {"normalize": MODE, "training_photos": [...]}
 STD_FLOOR = 2.0  # in 0..255 units: a flat crop is not blown up into noise
 
 
@@ -119,3 +119,14 @@ def keras_mode(model_path) -> str:
     if not side.is_file():
         return DEFAULT
     return check_mode(json.loads(side.read_text()).get("normalize", DEFAULT))
+
+
+def keras_training_photos(model_path) -> tuple[str, ...]:
+    """Digests of the real photos a ``.keras`` model was trained on (``preprocess.json``)."""
+    import json
+    from pathlib import Path
+
+    side = Path(model_path).with_name(SIDECAR)
+    if not side.is_file():
+        return ()
+    return tuple(json.loads(side.read_text()).get("training_photos", []))

@@ -77,10 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     keras_model = load_keras(args.model)
     test = load_split("test", args.data)
-    from ..normalize import keras_mode, normalize_images
+    from ..normalize import keras_mode, keras_training_photos, normalize_images
 
-    # the input normalisation the model was trained with (preprocess.json beside it)
-    card = ModelCard(source_sha256=sha256_file(args.model), normalize=keras_mode(args.model))
+    # the input normalisation the model was trained with, and the real photos it has seen
+    # (preprocess.json beside it)
+    card = ModelCard(source_sha256=sha256_file(args.model), normalize=keras_mode(args.model),
+                     training_photos=keras_training_photos(args.model))
     test_inputs = normalize_images(test.images, card.normalize)
     steps.set_postfix_str("keras reference")
     keras_probs = predict_in_batches(lambda x: keras_model.predict_on_batch(x), test_inputs)
@@ -88,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report: dict = {"source": str(args.model), "source_sha256": card.source_sha256,
                     "data": str(test.path), "opset": args.opset,
-                    "normalize": card.normalize, "variants": []}
+                    "normalize": card.normalize,
+                    "training_photos": len(card.training_photos), "variants": []}
     written: dict[str, Path] = {}
     failed = []
     fp32_acc = None

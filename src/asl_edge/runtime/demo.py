@@ -63,6 +63,16 @@ def demo_source(data: str | None = None, per_letter: int = 5, seed: int = 0) -> 
     return ArraySource(frames, "demo")
 
 
-def material_of(source: str) -> str:
-    return "real photos" if "massey" in source or source.lower().endswith((".jpg", ".png")) \
-        else "test split"
+def material_of(source: str, trained_on: frozenset = frozenset()) -> str:
+    """What a labelled frame is: test split, real photos, or real photos the model was
+    trained on (their accuracy is not a held-out figure)."""
+    if not ("massey" in source or source.lower().endswith((".jpg", ".png"))):
+        return "test split"
+    if trained_on:
+        from pathlib import Path
+
+        from ..modelcard import photo_digest
+
+        if Path(source).is_file() and photo_digest(source) in trained_on:
+            return "real photos (in its training set)"
+    return "real photos"

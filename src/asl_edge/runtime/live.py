@@ -98,6 +98,8 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
     per_letter: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     frames = 0
     interrupted = False
+    # real photos the model was trained on (asl-train --photos) are counted apart
+    trained_on = frozenset(getattr(clf.card, "training_photos", ()) or ())
     bar = tqdm(total=len(source) or None, unit="frame", desc="asl-live",
                disable=None if progress else True)
     t_prev = time.perf_counter()
@@ -136,7 +138,7 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
             t_prev = t5
             if fr.truth:
                 ok = int(pred.best == fr.truth)
-                material = material_of(fr.source)
+                material = material_of(fr.source, trained_on)
                 hits[material].append(ok)
                 per_letter[material][fr.truth].append(ok)
             if jsonl:

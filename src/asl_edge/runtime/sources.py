@@ -7,12 +7,13 @@ file name starting ``A_`` when present, so folders of labelled photos double as 
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -99,18 +100,22 @@ def truth_from_path(path: Path) -> str | None:
 
 
 class ImageSource(FrameSource):
-    """Images from a glob (``'photos/*.jpg'``) or a folder (searched recursively)."""
+    """Images from a glob (``'photos/*.jpg'``) or a folder (searched recursively), less those
+    whose name or path matches a ``skip`` shell pattern (``'hand2_*'``: one signer)."""
 
-    def __init__(self, pattern: str | Path):
+    def __init__(self, pattern: str | Path, skip: Sequence[str] = ()):
         p = Path(pattern)
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         else:
             files = sorted(Path(f) for f in glob.glob(str(pattern), recursive=True)
                            if Path(f).suffix.lower() in IMAGE_SUFFIXES)
+        files = [f for f in files if not any(fnmatch.fnmatch(f.name, pat)
+                                             or fnmatch.fnmatch(str(f), pat) for pat in skip)]
         if not files:
             raise AslEdgeError(f"no images match {pattern} "
-                               f"(looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+                               f"(looked for {', '.join(sorted(IMAGE_SUFFIXES))}"
+                               + (f", skipping {', '.join(skip)})" if skip else ")"))
         self.files = files
         self.name = str(pattern)
 

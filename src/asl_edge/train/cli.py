@@ -22,6 +22,7 @@ EXAMPLES = """\
   asl-train --epochs 2 --limit 2000 --out runs/smoke
   asl-train --no-augment --optimizer rmsprop --schedule constant   # the course notebook's recipe
   asl-train --recipe real --normalize standardize --out runs/train-real   # for real cameras
+  asl-train --recipe real --normalize standardize --photos my_photos/   # + your own photos
 """
 
 
@@ -51,6 +52,16 @@ def build_parser():
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
     p.add_argument("--patience", type=int, default=0, help="early stopping patience; 0 = off")
     p.add_argument("--limit", type=int, default=0, help="train on the first N rows only")
+    p.add_argument("--photos", action="append", default=[], metavar="DIR",
+                   help="labelled real photos (A/x.jpg or A_x.jpg) to train on too, cropped by "
+                   "the runtime's hand localiser (repeatable; needs --recipe real)")
+    p.add_argument("--photos-skip", action="append", default=[], metavar="PATTERN",
+                   help="leave out photos whose name or path matches (e.g. 'hand2_*': keep a "
+                   "signer unseen for evaluation)")
+    p.add_argument("--photo-copies", type=int, default=8,
+                   help="jittered crops cut from each photo")
+    p.add_argument("--photo-share", type=float, default=0.2,
+                   help="share of each epoch drawn from the photos")
     return p
 
 
@@ -85,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.set_verbosity(args.verbose)
     if args.epochs < 1 or args.batch_size < 1:
         raise AslEdgeError("--epochs and --batch-size must be at least 1")
+    if args.photos and not (args.augment and args.recipe == "real"):
+        raise AslEdgeError("--photos needs --recipe real (and augmentation on)")
     from ..data import load_split
     from ..metrics import compute, save_report
 
@@ -98,10 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise AslEdgeError(f"training needs TensorFlow ({e}); pip install 'asl-edge[train]'")
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
-                         recipe=args.recipe, normalize=args.normalize, seed=args.seed, val_fraction=args.val_fraction,
+                         recipe=args.recipe, normalize=args.normalize, seed=args.seed,
+                         val_fraction=args.val_fraction,
                          validate_on="test" if args.validate_on_test else "train-split",
                          optimizer=args.optimizer, learning_rate=args.learning_rate,
-                         schedule=args.schedule, patience=args.patience, limit=args.limit)
+                         schedule=args.schedule, patience=args.patience, limit=args.limit,
+                         photos=tuple(args.photos), photos_skip=tuple(args.photos_skip),
+                         photo_copies=args.photo_copies, photo_share=args.photo_share)
     result = train(train_set, config, test_set=test_set, verbose=1 if sys.stdout.isatty() else 2)
 
     out = Path(args.out)
@@ -110,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     save_model(result.model, out / "model.keras")
     write_json(out / "labels.json", list(LETTERS))
     # how inputs are made: asl-export and asl-eval read it beside model.keras
-    write_json(out / SIDECAR, {"normalize": config.normalize})
+    # and which real photos it has seen (asl-export records them in the model card)
+    write_json(out / SIDECAR, {"normalize": config.normalize, "training_photos":
+                               result.photos["digests"] if result.photos else []})
     metrics = compute(test_set.labels, predict_classes(
         result.model, normalize_images(test_set.images, config.normalize)))
     write_json(out / "history.json", result.summary())
@@ -118,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "split": "test", "data": str(test_set.path), "model": str(out / "model.keras"),
         "best_epoch": result.best_epoch, "selected_on": config.validate_on,
         "mean_epoch_seconds": result.summary()["mean_epoch_seconds"],
-        "config": result.summary()["config"]})
+        "config": result.summary()["config"], "photos": result.photos})
     plot_history(result.history, result.best_epoch, out / "learning_curves.png")
     print(json.dumps({"test_accuracy": round(metrics.accuracy, 5), "best_epoch": result.best_epoch,
                       "selected_on": config.validate_on,

@@ -35,6 +35,11 @@ class TrainConfig:
     schedule: str = "cosine"  # cosine decay to zero over all steps, or "constant"
     patience: int = 0  # early stopping on the validation accuracy; 0 = off
     limit: int = 0  # use only the first N training rows (tests, smoke runs); 0 = all
+    # labelled real photos added to the ``real`` recipe's images (train/photos.py)
+    photos: tuple[str, ...] = ()
+    photos_skip: tuple[str, ...] = ()  # shell patterns of photos to leave out (a test signer)
+    photo_copies: int = 8  # jittered crops cut per photo, at full resolution
+    photo_share: float = 0.2  # share of each epoch's images drawn from the photos
 
 
 @dataclass
@@ -44,9 +49,11 @@ class TrainResult:
     best_epoch: int  # 1-based
     epoch_seconds: list[float] = field(default_factory=list)
     config: TrainConfig | None = None
+    photos: dict | None = None  # what --photos added: count, how the hands were located
 
     def summary(self) -> dict:
         return {"best_epoch": self.best_epoch, "epochs_run": len(self.epoch_seconds),
+                "photos": self.photos,
                 "mean_epoch_seconds": float(np.mean(self.epoch_seconds)) if self.epoch_seconds
                 else None, "history": self.history, "config": asdict(self.config)
                 if self.config else None}
@@ -89,15 +96,23 @@ def _dataset(x: np.ndarray, y: np.ndarray, batch: int, shuffle: bool, augment, s
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _real_dataset(x: np.ndarray, y: np.ndarray, batch: int, seed: int, normalize: str):
+def _real_dataset(x: np.ndarray, y: np.ndarray, batch: int, seed: int, normalize: str,
+                  photos=None, photo_share: float = 0.0):
     """The ``real`` recipe (numpy/OpenCV), freshly drawn every epoch, then normalised by the
-    runtime's own function."""
+    runtime's own function. ``photos`` (a :class:`~.photos.PhotoSet`) are drawn with
+    replacement to make ``photo_share`` of every epoch: a few hundred crops would otherwise be
+    lost among 25,000 dataset images."""
     import keras
 
     from ..normalize import normalize as norm
     from .augment import RealAugment
 
     u8 = np.rint(x.reshape(-1, 28, 28) * 255.0).clip(0, 255).astype(np.uint8)
+    n_data, n_photo_draws = len(u8), 0
+    if photos is not None and len(photos):
+        u8 = np.concatenate([u8, photos.images])
+        y = np.concatenate([y, np.eye(y.shape[1], dtype=y.dtype)[photos.labels]])
+        n_photo_draws = int(round(n_data * photo_share / (1.0 - photo_share)))
     augment = RealAugment(u8)
     log.info("real recipe: %.0f %% of training images have a usable background mask",
              100 * augment.usable.mean())
@@ -110,12 +125,15 @@ def _real_dataset(x: np.ndarray, y: np.ndarray, batch: int, seed: int, normalize
 
         def _draw(self):
             rng = np.random.default_rng([seed, self.epoch])
-            order = rng.permutation(len(u8))
+            order = np.arange(n_data)
+            if n_photo_draws:
+                order = np.concatenate([order, rng.integers(n_data, len(u8), n_photo_draws)])
+            order = rng.permutation(order)
             self.x = norm(augment(order, rng), normalize).reshape(-1, 28, 28, 1)
             self.y = y[order]
 
         def __len__(self):
-            return math.ceil(len(u8) / batch)
+            return math.ceil((n_data + n_photo_draws) / batch)
 
         def __getitem__(self, i):
             return self.x[i * batch:(i + 1) * batch], self.y[i * batch:(i + 1) * batch]
@@ -195,6 +213,16 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
     check_mode(config.normalize)
     if config.recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {', '.join(RECIPES)}, not {config.recipe!r}")
+    photos = None
+    if config.photos:
+        if not (config.augment and config.recipe == "real"):
+            raise ValueError("photos are trained with the real recipe: add --recipe real")
+        if not 0.0 < config.photo_share < 1.0:
+            raise ValueError(f"photo share must be between 0 and 1, not {config.photo_share}")
+        from .photos import load_photos
+
+        photos = load_photos(config.photos, config.photo_copies, config.photos_skip,
+                             config.seed, progress=verbose > 0)
     seed_everything(config.seed)
     x, y = train_set.images, train_set.one_hot()
     if config.limit:
@@ -237,7 +265,8 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
                                                        patience=config.patience))
     if config.augment and config.recipe == "real":
-        train_data = _real_dataset(x_tr, y_tr, config.batch_size, config.seed, config.normalize)
+        train_data = _real_dataset(x_tr, y_tr, config.batch_size, config.seed, config.normalize,
+                                   photos, config.photo_share)
     else:
         augment = course_augmentation(config.seed) if config.augment else None
         x_in = x_tr if augment is not None else normalize_images(x_tr, config.normalize)
@@ -254,8 +283,12 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
         model.set_weights(keep_best.weights)
     log.info("kept epoch %d of %d (lowest validation loss %.5f, accuracy %.4f)",
              keep_best.best_epoch, len(keep_best.times), keep_best.best[1], keep_best.best[0])
+    photo_info = None if photos is None else {
+        "photos": len(photos.sources), "crops": len(photos), "located_by": photos.methods,
+        "folders": list(config.photos), "skipped_patterns": list(config.photos_skip),
+        "share_of_epoch": config.photo_share, "digests": photos.digests}
     return TrainResult(model=model, history=history, best_epoch=keep_best.best_epoch,
-                       epoch_seconds=keep_best.times, config=config)
+                       epoch_seconds=keep_best.times, config=config, photos=photo_info)
 
 
 def predict_classes(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
