@@ -99,6 +99,14 @@ def test_asl_live_roi_auto_times_localisation(exported, tmp_path, capsys):
     assert all(len(x["box"]) == 4 for x in lines)
     out = capsys.readouterr().out
     assert "localise" in out and "localisation:" in out
+    # two threads for the hand models: same boxes
+    assert main(["--images", str(frames), "--model", str(exported / "asl_fp32.onnx"),
+                 "--roi", "auto", "--hand-threads", "2", "--headless", "--jsonl",
+                 str(tmp_path / "o2.jsonl")]) == 0
+    lines2 = [json.loads(x) for x in (tmp_path / "o2.jsonl").read_text().splitlines()]
+    assert [x["box"] for x in lines2] == [x["box"] for x in lines]
+    with pytest.raises(Exception, match="--hand-threads must be at least 1"):
+        main(["--images", str(frames), "--roi", "auto", "--hand-threads", "0", "--headless"])
 
 
 @pytest.mark.slow
