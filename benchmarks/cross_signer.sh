@@ -17,12 +17,13 @@ recipe=(--recipe real --normalize standardize --epochs "$epochs")
 for fold in "hand1 hand2" "hand2 hand1"; do
   set -- $fold
   seen=$1 unseen=$2
-  asl-train "${recipe[@]}" --photos "$photos" --photos-skip "${unseen}_*" --out "$out/$seen"
-  asl-export "$out/$seen/model.keras" --out "$out/$seen/export"
+  [ -f "$out/$seen/model.keras" ] ||
+    asl-train "${recipe[@]}" --photos "$photos" --photos-skip "${unseen}_*" --out "$out/$seen"
+  asl-export "$out/$seen/model.keras" --fp16 --int8 --out "$out/$seen/export"
   for roi in center auto; do
-    asl-eval "$out/$seen/export/asl_fp32.onnx" --images "$photos" --skip "${seen}_*" \
+    asl-eval "$out/$seen/export"/asl_*.onnx --images "$photos" --skip "${seen}_*" \
       --roi $roi --out "$out/$seen/eval-photos"
-    asl-eval "$out/$seen/export/asl_fp32.onnx" --images "$out/scenes" --skip "${seen}_*" \
+    asl-eval "$out/$seen/export"/asl_*.onnx --images "$out/scenes" --skip "${seen}_*" \
       --roi $roi --out "$out/$seen/eval-scenes"
   done
 done

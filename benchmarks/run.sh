@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce the README's figures: full training (both recipes), export, evaluation, benchmark.
-# Needs the export extra: pip install -e ".[export]". About 40 minutes on 2 CPU cores.
+# Needs the export extra: pip install -e ".[export]". About 90 minutes on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs}
@@ -27,3 +27,5 @@ asl-live --video "$out/hand_video.avi" --roi auto --model "$out/export-real/asl_
     --headless --jsonl "$out/live/video_auto.jsonl"
 asl-live --demo --roi auto --model "$out/export-real/asl_fp32.onnx" \
     --output "$out/live/demo_auto.avi" --jsonl "$out/live/demo_auto.jsonl"
+# A signer the model has never seen, and the shipped model (trained on both signers' photos)
+SHIP=1 bash benchmarks/cross_signer.sh "$out/cross_signer" "$photos"

@@ -20,6 +20,8 @@ Writes into ``--out`` (the CMake build folder, never the repository):
 - ``normalize_cases.txt`` + ``norm_*.raw`` + ``normalize_out.f32``: frames through
   ``preprocess`` with each input normalisation (``asl_edge.normalize``), bit for bit.
 - ``model_badnorm.onnx``: a valid model whose card asks for a normalisation nobody implements.
+- ``model_trained_on_frames.onnx``: ``model.onnx`` whose card lists the first 10 frames as
+  training photos (asl-train --photos), so asl-live-cpp counts them apart.
 
 Test-split and frame probabilities use the model card's normalisation, as the runtimes do.
 """
@@ -303,6 +305,21 @@ def write_frames(out: Path, backend, pixels: np.ndarray | None,
     np.stack(probs).astype(np.float32).tofile(out / "frames_probs.f32")
 
 
+def write_trained_on_frames(out: Path, count: int = 10) -> None:
+    import onnx
+
+    from asl_edge.modelcard import PREFIX, photo_digest
+
+    m = onnx.load(str(out / "model.onnx"))
+    digests = [photo_digest(f) for f in sorted((out / "frames").glob("*.png"))[:count]]
+    props = {p.key: p.value for p in m.metadata_props}
+    props[f"{PREFIX}training_photos"] = ",".join(digests)
+    del m.metadata_props[:]
+    for k, v in props.items():
+        m.metadata_props.add(key=k, value=v)
+    onnx.save(m, str(out / "model_trained_on_frames.onnx"))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path, help="folder to write (the build dir)")
@@ -331,6 +348,7 @@ def main(argv=None) -> int:
     write_preprocess_cases(out, None if pixels is None else pixels[0])
     write_normalize_cases(out, None if pixels is None else pixels[1])
     write_frames(out, backend, pixels, None if ds is None else ds.labels)
+    write_trained_on_frames(out)
     (out / "info.json").write_text(json.dumps(
         {"model": str(model.resolve()), "backend": backend.info.to_dict()}, indent=2) + "\n")
     print(f"cpp_reference: wrote {out} (model {model})")

@@ -208,3 +208,14 @@ def test_hand_model_conversion_rewrites_are_lossless():
     run = lambda m: ort.InferenceSession(m, providers=["CPUExecutionProvider"]).run(  # noqa
         None, {"x": x})[0]
     np.testing.assert_array_equal(run(model.SerializeToString()), run(before))
+
+
+def test_shrink_matches_a_plain_area_resize():
+    from asl_edge.runtime.localize import shrink
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3)).astype(np.uint8), (7, 7), 2)
+    fast = shrink(img, 192, 144).astype(int)
+    plain = cv2.resize(img, (192, 144), interpolation=cv2.INTER_AREA).astype(int)
+    assert fast.shape == (144, 192, 3) and np.abs(fast - plain).mean() < 1.5
+    assert shrink(img[:100, :100], 192, 192).shape == (192, 192, 3)  # enlarging: one step

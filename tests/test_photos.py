@@ -167,3 +167,33 @@ def test_asl_eval_skip_scores_only_the_other_signer(exported, signer_photos, tmp
     assert summary["skipped"] == ["hand1_*"] and summary["rows"][0]["count"] == 3
     report = json.loads((out / "images_asl_fp32_center.json").read_text())
     assert all("hand2_" in r["source"] for r in report["per_image"])
+
+
+def test_cross_signer_summary_pools_the_folds(tmp_path, capsys):
+    """benchmarks/summarize_cross_signer.py: every photo scored by the fold that never saw
+    its signer, pooled per model file."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "summarize_cross_signer.py"
+    spec = importlib.util.spec_from_file_location("summarize_cross_signer", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    folds = {"hand1": [("A", "A"), ("B", "B"), ("K", "V")],  # 2 of 3
+             "hand2": [("A", "A"), ("B", "A")]}  # 1 of 2
+    for fold, pairs in folds.items():
+        d = tmp_path / fold / "eval-photos"
+        d.mkdir(parents=True)
+        for stem in ("asl_fp32", "asl_int8"):
+            (d / f"images_{stem}_auto.json").write_text(json.dumps({
+                "accuracy": sum(t == p for t, p in pairs) / len(pairs), "count": len(pairs),
+                "skipped": [f"{fold}_*"],
+                "per_image": [{"truth": t, "predicted": p} for t, p in pairs]}))
+        (d / "images_summary_auto.json").write_text("{}")
+    assert mod.main(str(tmp_path)) == 0
+    rows = json.loads((tmp_path / "cross_signer.json").read_text())["rows"]
+    assert [r["model"] for r in rows] == ["asl_fp32", "asl_int8"]
+    assert rows[0]["accuracy"] == pytest.approx(3 / 5) and rows[0]["count"] == 5
+    assert rows[0]["per_letter_accuracy"]["B"] == 0.5
+    assert "60.00 % of 5" in capsys.readouterr().out
+    assert mod.main(str(tmp_path / "hand1" / "eval-photos")) == 1  # no folds there

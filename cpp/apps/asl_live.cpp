@@ -29,6 +29,7 @@
 #include "asl/classifier.hpp"
 #include "asl/errors.hpp"
 #include "asl/json.hpp"
+#include "asl/sha256.hpp"
 #include "cli.hpp"
 
 namespace fs = std::filesystem;
@@ -172,16 +173,21 @@ class ImageSource : public FrameSource {
   std::size_t i_ = 0;
 };
 
-// "real photos" or "test split", as asl_edge.runtime.demo.material_of
-std::string material_of(const std::string& source) {
+// "test split", "real photos" or "real photos (in its training set)" (the model card lists
+// their digests), as asl_edge.runtime.demo.material_of
+std::string material_of(const std::string& source, const std::set<std::string>& trained_on) {
   const std::string l = lower(source);
   auto ends = [&](const char* e) {
     const std::string s(e);
     return l.size() >= s.size() && l.compare(l.size() - s.size(), s.size(), s) == 0;
   };
-  return source.find("massey") != std::string::npos || ends(".jpg") || ends(".png")
-             ? "real photos"
-             : "test split";
+  if (!(source.find("massey") != std::string::npos || ends(".jpg") || ends(".png")))
+    return "test split";
+  std::error_code ec;
+  if (!trained_on.empty() && fs::is_regular_file(source, ec) &&
+      trained_on.count(asl::sha256_file(source).substr(0, 16)))
+    return "real photos (in its training set)";
+  return "real photos";
 }
 
 // ---- overlay (asl_edge/runtime/overlay.py) ------------------------------------------------------
@@ -310,6 +316,9 @@ Stats run_live(asl::Classifier& clf, FrameSource& source, VideoSink* video, Json
   Stats st;
   const auto& letters = clf.card().letters;
   const std::size_t classes = letters.size();
+  // real photos the model was trained on (asl-train --photos) are counted apart
+  const std::set<std::string> trained_on(clf.card().training_photos.begin(),
+                                         clf.card().training_photos.end());
   std::deque<std::vector<float>> recent;
   std::vector<float> input(clf.backend().image_floats()), probs(classes), avg(classes);
   double fps = 0.0;
@@ -355,7 +364,7 @@ Stats run_live(asl::Classifier& clf, FrameSource& source, VideoSink* video, Json
     t_prev = t5;
     if (!fr.truth.empty()) {
       const int ok = pred.best == fr.truth;
-      st.hits[material_of(fr.source)].push_back(ok);
+      st.hits[material_of(fr.source, trained_on)].push_back(ok);
       st.per_letter[fr.truth].push_back(ok);
     }
     if (jsonl) {

@@ -80,6 +80,9 @@ ModelCard ModelCard::from_props(const std::map<std::string, std::string>& props)
       card.source_sha256 = v;
     } else if (key == "producer") {
       card.producer = v;
+    } else if (key == "training_photos") {
+      for (auto& d : split(v, ','))
+        if (!d.empty()) card.training_photos.push_back(d);
     }
   }
   if (card.letters.empty() || (card.letters.size() == 1 && card.letters[0].empty()))
@@ -101,6 +104,10 @@ std::map<std::string, std::string> ModelCard::to_props() const {
       {p + "input_dtype", input_dtype},  {p + "normalize", normalize},
       {p + "precision", precision},
       {p + "source_sha256", source_sha256}, {p + "producer", producer}};
+  std::string photos;
+  for (std::size_t i = 0; i < training_photos.size(); ++i)
+    photos += (i ? "," : "") + training_photos[i];
+  props[p + "training_photos"] = photos;
   for (const auto& [k, v] : extra) props[p + "extra." + k] = v;
   return props;
 }

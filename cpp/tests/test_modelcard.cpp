@@ -56,6 +56,18 @@ TEST(ModelCard, NormalizeRoundTripsAndDefaultsToNone) {
   EXPECT_EQ(asl::ModelCard::from_props({{"asl_edge.letters", "A,B"}}).normalize, "none");
 }
 
+TEST(ModelCard, TrainingPhotosRoundTripAndDefaultToNone) {
+  asl::ModelCard c;
+  EXPECT_TRUE(c.training_photos.empty());
+  EXPECT_EQ(c.to_props().at("asl_edge.training_photos"), "");  // as Python writes it
+  c.training_photos = {"0123456789abcdef", "fedcba9876543210"};
+  EXPECT_EQ(c.to_props().at("asl_edge.training_photos"), "0123456789abcdef,fedcba9876543210");
+  EXPECT_EQ(asl::ModelCard::from_props(c.to_props()).training_photos, c.training_photos);
+  EXPECT_TRUE(asl::ModelCard::from_props({{"asl_edge.letters", "A,B"},
+                                          {"asl_edge.training_photos", ""}})
+                  .training_photos.empty());
+}
+
 TEST(ModelCard, MissingMetadataSaysSo) {
   try {
     asl::ModelCard::from_props({{"producer", "x"}});

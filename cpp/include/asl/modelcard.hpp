@@ -26,6 +26,9 @@ struct ModelCard {
   std::string normalize = "none";
   std::string precision = "fp32";  // fp32 | fp16 | int8 | int8-cpu
   std::string source_sha256;
+  // short content digests (first 16 hex of SHA-256) of the real photos it was trained on
+  // (asl-train --photos): figures on those photos are not held-out ones
+  std::vector<std::string> training_photos;
   std::string producer = "asl-edge";
   std::map<std::string, std::string> extra;  // "asl_edge.extra.*"
 
