@@ -197,3 +197,19 @@ def test_cross_signer_summary_pools_the_folds(tmp_path, capsys):
     assert rows[0]["per_letter_accuracy"]["B"] == 0.5
     assert "60.00 % of 5" in capsys.readouterr().out
     assert mod.main(str(tmp_path / "hand1" / "eval-photos")) == 1  # no folds there
+
+
+def test_live_summary_says_when_photos_were_trained_on():
+    from asl_edge.runtime.live import format_summary
+
+    s = {"frames": 3, "backend": {"backend": "ort-cpu", "precision": "fp32", "device": "cpu"},
+         "stage_ms": {}, "localisation": {"fixed": 3},
+         "accuracy": {"real photos": {"accuracy": 0.5, "correct": 1, "count": 2},
+                      "real photos (in its training set)": {"accuracy": 1.0, "correct": 1,
+                                                            "count": 1}},
+         "per_letter_accuracy": {"real photos": {"A": 0.5},
+                                 "real photos (in its training set)": {"B": 1.0}}}
+    lines = format_summary(s).splitlines()
+    i = lines.index("accuracy on real photos (in its training set): 100.0 % (1/1)")
+    assert "not a held-out figure" in lines[i + 1]
+    assert sum("not a held-out" in x for x in lines) == 1

@@ -173,6 +173,10 @@ class ImageSource : public FrameSource {
   std::size_t i_ = 0;
 };
 
+const char* const kNotHeldOut =
+    "  (not a held-out figure: the model was trained on these photos; for a signer it has not "
+    "seen, see docs/real_world.md)";
+
 // "test split", "real photos" or "real photos (in its training set)" (the model card lists
 // their digests), as asl_edge.runtime.demo.material_of
 std::string material_of(const std::string& source, const std::set<std::string>& trained_on) {
@@ -492,6 +496,7 @@ std::string format_summary(const Stats& st, const asl::BackendInfo& info) {
     std::snprintf(line, sizeof line, "accuracy on %s: %.1f %% (%ld/%zu)\n", m.c_str(),
                   100.0 * double(c) / double(v.size()), c, v.size());
     s << line;
+    if (m.find("in its training set") != std::string::npos) s << kNotHeldOut << "\n";
   }
   if (!st.per_letter.empty()) {
     s << "per letter:";

@@ -182,6 +182,10 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
     return summary
 
 
+NOT_HELD_OUT = ("  (not a held-out figure: the model was trained on these photos; for a signer "
+                "it has not seen, see docs/real_world.md)")
+
+
 def format_summary(s: dict) -> str:
     lines = [f"{s['frames']} frames on {s['backend']['backend']} "
              f"({s['backend']['precision']}, {s['backend']['device']})",
@@ -196,6 +200,8 @@ def format_summary(s: dict) -> str:
                                                   s["localisation"].items()))
     for m, a in s["accuracy"].items():
         lines.append(f"accuracy on {m}: {100 * a['accuracy']:.1f} % ({a['correct']}/{a['count']})")
+        if "in its training set" in m:
+            lines.append(NOT_HELD_OUT)
         lines.append("  per letter: " + " ".join(
             f"{k}:{100 * v:.0f}%" for k, v in s["per_letter_accuracy"][m].items()))
     return "\n".join(lines)
