@@ -219,3 +219,69 @@ def test_shrink_matches_a_plain_area_resize():
     plain = cv2.resize(img, (192, 144), interpolation=cv2.INTER_AREA).astype(int)
     assert fast.shape == (144, 192, 3) and np.abs(fast - plain).mean() < 1.5
     assert shrink(img[:100, :100], 192, 192).shape == (192, 192, 3)  # enlarging: one step
+
+
+def upright_hand(cx=300.0, cy=300.0, palm=100.0) -> np.ndarray:
+    """21 MediaPipe-ordered joints (pixels) of an open hand, fingers up, palm length ``palm``."""
+    pts = np.zeros((21, 2))
+    pts[0] = (cx, cy)  # wrist
+    bases = {1: -0.45, 5: -0.3, 9: 0.0, 13: 0.25, 17: 0.45}  # thumb, index..little
+    for base, dx in bases.items():
+        knuckle = (cx + dx * palm, cy - (0.6 if base == 1 else 1.0) * palm)
+        for k in range(4):
+            pts[base + k] = (knuckle[0] + (dx * 0.3 if base == 1 else 0) * k * palm,
+                             knuckle[1] - 0.3 * k * palm)
+    return pts
+
+
+def test_hand_mask_covers_the_joints_the_bones_and_the_wrist_not_the_room():
+    from asl_edge.runtime.localize import hand_mask
+
+    pts = upright_hand()
+    mask = hand_mask(pts, (600, 600))
+    assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+    assert all(mask[int(round(y)), int(round(x))] == 255 for x, y in pts)
+    assert mask[300 - 50, 300] == 255  # inside the palm
+    assert mask[300 + 30, 300] == 255  # the wrist below joint 0
+    assert mask[10, 10] == 0 and mask[300, 580] == 0 and mask[590, 300] == 0  # the room
+    # a crop's mask is the same mask, moved
+    sub = hand_mask(pts, (300, 300), origin=(150, 100))
+    assert np.array_equal(sub, mask[100:400, 150:450])
+
+
+def test_black_outside_hand_keeps_the_hand_and_blacks_the_rest():
+    from asl_edge.runtime.localize import black_outside_hand
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(1, 255, (600, 600, 3)).astype(np.uint8)
+    before = frame.copy()
+    pts = upright_hand()
+    whole = black_outside_hand(frame, pts)
+    assert whole.shape == frame.shape and whole[10, 10].sum() == 0
+    assert np.array_equal(whole[250, 300], frame[250, 300])
+    box = (150, 50, 450, 350)
+    crop = black_outside_hand(frame, pts, box)
+    assert crop.shape == (300, 300, 3) and np.array_equal(crop, whole[50:350, 150:450])
+    assert np.array_equal(frame, before)  # the caller's frame is untouched
+
+
+def test_classifier_masks_only_the_localisers_own_landmark_box(exported):
+    from asl_edge.runtime.classifier import Classifier
+    from asl_edge.runtime.localize import Located, black_outside_hand
+    from asl_edge.runtime.preprocess import preprocess
+
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (600, 600, 3)).astype(np.uint8)
+    pts, box = upright_hand(), (150, 50, 450, 350)
+    clf = Classifier(exported / "asl_fp32.onnx", backend="ort-cpu")
+    clf.last_location = Located(box, "landmarks", 0.9, pts)
+    masked = preprocess(black_outside_hand(frame, pts, box), None, normalize=clf.normalize)
+    plain = preprocess(frame, box, normalize=clf.normalize)
+    assert not np.array_equal(masked, plain)
+    assert np.array_equal(clf.preprocess(frame, box), masked)
+    assert np.array_equal(clf.preprocess(frame, (0, 0, 280, 280)),
+                          preprocess(frame, (0, 0, 280, 280), normalize=clf.normalize))
+    clf.last_location = Located(box, "skin", 0.9, None)  # no joints: nothing to mask by
+    assert np.array_equal(clf.preprocess(frame, box), plain)
+    clf.hand_mask, clf.last_location = False, Located(box, "landmarks", 0.9, pts)
+    assert np.array_equal(clf.preprocess(frame, box), plain)

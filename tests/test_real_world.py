@@ -47,9 +47,14 @@ def test_asl_eval_images_center_and_auto(exported, photo_folder, tmp_path, capsy
         assert len(report["per_image"]) == 48 and len(report["confusion_matrix"]) == 24
         assert {p["method"] for p in report["per_image"]} <= {"landmarks", "skin", "fixed"}
         assert (tmp_path / f"images_asl_fp32_{roi}_confusion.png").stat().st_size > 0
+        assert summary["localisation"]["hand_mask"] is True
     text = capsys.readouterr().out
     assert "per" not in text or "A" in text
     assert "auto" in text and "center" in text
+    assert main([str(exported / "asl_fp32.onnx"), "--images", str(photo_folder), "--roi", "auto",
+                 "--no-hand-mask", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "images_summary_auto.json").read_text())
+    assert summary["localisation"]["hand_mask"] is False
 
 
 def test_asl_eval_images_center_equals_the_classifier(exported, photo_folder, tmp_path):

@@ -12,6 +12,7 @@ accuracy, a confusion PNG and JSON per model.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from dataclasses import dataclass
@@ -119,7 +120,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 def locate_images(images: str | Path, roi: str = "center", margin: float | None = None,
-                  skip: Sequence[str] = ()) -> tuple[list[dict], dict]:
+                  skip: Sequence[str] = (), hand_mask: bool = True
+                  ) -> tuple[list[dict], dict]:
     """Every labelled image under ``images`` -> its 28x28 gray crop (uint8) and box.
 
     Each image is a new scene (no tracking). Returns the records and the localisation summary
@@ -128,7 +130,7 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
     import time
 
     from .modelcard import photo_digest
-    from .runtime.localize import make_localizer
+    from .runtime.localize import black_outside_hand, make_localizer
     from .runtime.preprocess import MODEL_SIZE, preprocess
     from .runtime.sources import ImageSource
 
@@ -143,7 +145,10 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
         t0 = time.perf_counter()
         found = loc.locate(fr.image)
         times.append(1e3 * (time.perf_counter() - t0))
-        crop = preprocess(fr.image, found.box)  # x/255: the raw 28x28 gray, exactly
+        if hand_mask and found.landmarks is not None:  # as the Classifier does
+            crop = preprocess(black_outside_hand(fr.image, found.landmarks, found.box), None)
+        else:
+            crop = preprocess(fr.image, found.box)  # x/255: the raw 28x28 gray, exactly
         gray = np.rint(crop.reshape(MODEL_SIZE, MODEL_SIZE) * 255.0).astype(np.uint8)
         records.append({"source": fr.source, "truth": fr.truth, "gray": gray,
                         "digest": photo_digest(fr.source),
@@ -156,6 +161,7 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
         log.warning("%d images without a letter in their path were skipped", skipped)
     t = np.asarray(times)
     summary = {"roi": roi, "localizer": loc.name, "methods": loc.counts, "skipped": skipped,
+               "hand_mask": hand_mask,
                "localise_ms": {"p50": float(np.percentile(t, 50)),
                                "p90": float(np.percentile(t, 90)), "mean": float(t.mean())}}
     return records, summary
@@ -163,12 +169,13 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
 
 def evaluate_images(paths: Sequence[str | Path], images: str | Path, roi: str = "center",
                     backend: str = "auto", out: str | Path | None = None,
-                    margin: float | None = None, skip: Sequence[str] = ()) -> list[dict]:
+                    margin: float | None = None, skip: Sequence[str] = (),
+                    hand_mask: bool = True) -> list[dict]:
     """Accuracy of each model on labelled photos through the camera pipeline (see module)."""
     from .labels import letter_to_class
     from .normalize import normalize
 
-    records, loc_summary = locate_images(images, roi, margin, skip)
+    records, loc_summary = locate_images(images, roi, margin, skip, hand_mask)
     gray = np.stack([r["gray"] for r in records])
     truth = np.array([letter_to_class(r["truth"]) for r in records])
     rows, used = [], set()
@@ -251,6 +258,9 @@ def build_parser():
                    "'auto' (hand localisation), 'hands', 'skin' or 'cx,cy,size'")
     p.add_argument("--margin", type=float, default=None,
                    help="with --roi auto/hands/skin: box margin as a share of the hand's size")
+    p.add_argument("--hand-mask", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --roi auto/hands: black out everything but the hand the landmark "
+                   "model found (as asl-live does)")
     p.add_argument("--skip", action="append", default=[], metavar="PATTERN",
                    help="with --images: leave out files whose name or path matches (e.g. "
                    "'hand1_*' to score only the signer a model was not trained on)")
@@ -268,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    else 1 if "fp32" in Path(p).name else 2)
     if args.images:
         rows = evaluate_images(paths, args.images, args.roi, args.backend, args.out,
-                               args.margin, args.skip)
+                               args.margin, args.skip, args.hand_mask)
         print(format_images_table(rows))
         print(f"results: {Path(args.out) / ('images_summary_' + args.roi.replace(',', '_'))}"
               ".json (per-letter JSON and confusion PNG per model beside it)")

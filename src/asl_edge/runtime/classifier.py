@@ -72,7 +72,7 @@ class Classifier:
     def __init__(self, model: str | Path | None = None, precision: str | None = None,
                  backend: str = "auto", roi: Roi | None = Roi(), top_k: int = 3,
                  threshold: float = 0.0, color_order: str = "bgr", localizer=None,
-                 **backend_options):
+                 hand_mask: bool = True, **backend_options):
         self.model_path = resolve_model(model, precision, backend)
         self.backend: Backend = open_backend(self.model_path, backend, **backend_options)
         self.card = self.backend.card
@@ -88,6 +88,8 @@ class Classifier:
         # where the hand is (asl_edge.runtime.localize); None: always the fixed ``roi``
         self.localizer = localizer
         self.last_location = None  # the localiser's last answer (box, method, score)
+        # black out the room around hands found by the landmark model (localize.py)
+        self.hand_mask = hand_mask
         self.top_k = max(1, min(top_k, len(self.letters)))
         self.threshold = threshold
         self.color_order = color_order
@@ -106,6 +108,14 @@ class Classifier:
                           confidence=conf, top_k=top, probs=probs)
 
     def preprocess(self, frame: np.ndarray, roi: Roi | tuple | None = None) -> np.ndarray:
+        loc = self.last_location
+        if (self.hand_mask and loc is not None and loc.landmarks is not None
+                and isinstance(roi, tuple | list) and tuple(roi) == tuple(loc.box)):
+            # the localiser's box around landmarks: classify the hand without the room
+            from .localize import black_outside_hand
+
+            return preprocess(black_outside_hand(frame, loc.landmarks, loc.box), None,
+                              self.color_order, out=self._input, normalize=self.normalize)
         return preprocess(frame, self.roi if roi is None else roi, self.color_order,
                           out=self._input, normalize=self.normalize)
 

@@ -6,6 +6,7 @@ an annotated video and JSON lines, and a summary (accuracy where truth is known)
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import time
@@ -69,6 +70,9 @@ def build_parser():
                    help="with --roi auto: ONNX Runtime threads for the hand models (default: "
                    "2, or 1 on a one-core machine; with --roi auto the classifier then uses "
                    "one thread unless --threads says otherwise)")
+    m.add_argument("--hand-mask", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --roi auto: black out everything but the hand the landmark model "
+                   "found before classifying (the room's clutter confuses the 28x28 model)")
     m.add_argument("--smooth", type=int, default=None,
                    help="average the last N frames (default 5 for camera/video, 1 otherwise)")
     m.add_argument("--threshold", type=float, default=0.5,
@@ -173,6 +177,7 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
         "frames": frames, "interrupted": interrupted, "backend": clf.info.to_dict(),
         "smoothing": smooth, "threshold": clf.threshold,
         "localisation": getattr(clf.localizer, "counts", None) or {"fixed": frames},
+        "hand_mask": bool(clf.localizer is not None and getattr(clf, "hand_mask", False)),
         "stage_ms": {k: percentiles(v) for k, v in times.items()},
         "accuracy": {m: {"correct": int(sum(v)), "count": len(v), "accuracy": sum(v) / len(v)}
                      for m, v in hits.items()},
@@ -252,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    threads=args.hand_threads)
     clf = Classifier(args.server or args.model, args.precision, args.backend, roi=roi,
                      top_k=args.top_k, threshold=args.threshold, localizer=localizer,
+                     hand_mask=args.hand_mask,
                      **backend_options)
     print(clf.info.line(), file=sys.stderr)
 

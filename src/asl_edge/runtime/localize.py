@@ -52,6 +52,54 @@ class Located:
         return {"box": list(self.box), "method": self.method, "score": round(self.score, 4)}
 
 
+# hand-landmark bones (MediaPipe's 21 joints: 0 wrist, 1-4 thumb, 5-8 index ... 17-20 little)
+BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10),
+         (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18),
+         (18, 19), (19, 20))
+PALM = (0, 1, 2, 5, 9, 13, 17)
+
+
+def hand_mask(landmarks: np.ndarray, shape: tuple[int, int], origin: tuple[int, int] = (0, 0),
+              bone_width: float = 0.12, grow: float = 0.1, forearm: float = 0.5) -> np.ndarray:
+    """uint8 mask (255 = hand) of ``shape`` (h, w) whose top-left is frame pixel ``origin``:
+    the palm's convex hull and every bone drawn ``bone_width`` x the palm's length (wrist to
+    middle-finger knuckle) thick, plus ``forearm`` x that length of wrist beyond joint 0,
+    grown by ``grow`` x that length (fingers are wider than their joints' line, and the
+    joints are estimates)."""
+    pts = np.asarray(landmarks, np.float64)[:, :2] - np.asarray(origin, np.float64)
+    palm = float(np.linalg.norm(pts[0] - pts[9]))
+    p = np.round(pts).astype(np.int32)
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(p[list(PALM)]), 255)
+    width = max(2, int(round(bone_width * palm)))
+    for a, b in BONES:
+        cv2.line(mask, (int(p[a, 0]), int(p[a, 1])), (int(p[b, 0]), int(p[b, 1])), 255, width)
+    # the wrist and the start of the forearm: no joint marks them, and the dataset shows them
+    arm = np.round(pts[0] + forearm * (pts[0] - pts[9])).astype(np.int32)
+    cv2.line(mask, (int(p[0, 0]), int(p[0, 1])), (int(arm[0]), int(arm[1])), 255,
+             max(2, int(round(0.6 * palm))))
+    r = max(1, int(round(grow * palm)))
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+
+
+def black_outside_hand(frame: np.ndarray, landmarks: np.ndarray,
+                       box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """``frame`` (or only its ``box`` crop, a copy) with everything but the hand black.
+
+    The training photos are hands on black and the ``real`` recipe puts black among its
+    backgrounds: blacking out the room around the landmarks makes a cluttered frame look like
+    that (an unseen signer in cluttered scenes: 60.7 -> ~73 %; on black, unchanged). Only for
+    hands found by the landmark model; skin-colour and fixed boxes are passed through.
+    """
+    if box is None:
+        x0, y0, x1, y1 = 0, 0, frame.shape[1], frame.shape[0]
+    else:
+        x0, y0, x1, y1 = box
+    crop = frame[y0:y1, x0:x1]
+    mask = hand_mask(landmarks, crop.shape[:2], (x0, y0))
+    return cv2.bitwise_and(crop, crop, mask=mask)
+
+
 class Localizer(Protocol):
     name: str
 

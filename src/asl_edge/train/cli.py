@@ -62,6 +62,8 @@ def build_parser():
                    help="jittered crops cut from each photo")
     p.add_argument("--photo-share", type=float, default=0.2,
                    help="share of each epoch drawn from the photos")
+    p.add_argument("--hand-mask", action=argparse.BooleanOptionalAction, default=True,
+                   help="black out all but the hand in each photo, as asl-live --roi auto does")
     return p
 
 
@@ -117,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          optimizer=args.optimizer, learning_rate=args.learning_rate,
                          schedule=args.schedule, patience=args.patience, limit=args.limit,
                          photos=tuple(args.photos), photos_skip=tuple(args.photos_skip),
-                         photo_copies=args.photo_copies, photo_share=args.photo_share)
+                         photo_copies=args.photo_copies, photo_share=args.photo_share,
+                         photo_hand_mask=args.hand_mask)
     result = train(train_set, config, test_set=test_set, verbose=1 if sys.stdout.isatty() else 2)
 
     out = Path(args.out)

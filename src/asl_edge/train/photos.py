@@ -74,13 +74,16 @@ def jittered_crops(gray: np.ndarray, box: tuple[int, int, int, int], copies: int
 
 
 def load_photos(folders: list[str | Path] | tuple, copies: int = 8, skip: tuple[str, ...] = (),
-                seed: int = 0, roi: str = "auto", progress: bool = True) -> PhotoSet:
-    """Every labelled photo under ``folders`` (minus ``skip``) -> ``copies`` training crops."""
+                seed: int = 0, roi: str = "auto", progress: bool = True,
+                hand_mask: bool = True) -> PhotoSet:
+    """Every labelled photo under ``folders`` (minus ``skip``) -> ``copies`` training crops.
+    ``hand_mask``: black out all but the hand the landmark model found, as the runtime does
+    (``Classifier(hand_mask=True)``), so the crops look like what it will classify."""
     from tqdm import tqdm
 
     from ..labels import letter_to_class
     from ..modelcard import photo_digest
-    from ..runtime.localize import make_localizer
+    from ..runtime.localize import black_outside_hand, make_localizer
     from ..runtime.preprocess import to_gray
     from ..runtime.sources import ImageSource, truth_from_path
 
@@ -106,6 +109,8 @@ def load_photos(folders: list[str | Path] | tuple, copies: int = 8, skip: tuple[
             raise AslEdgeError(f"{f}: not a readable image")
         loc.reset()
         found = loc.locate(img)
+        if hand_mask and found.landmarks is not None:
+            img = black_outside_hand(img, found.landmarks)
         crops.append(jittered_crops(to_gray(img), found.box, copies, rng))
         labels += [letter_to_class(truth)] * copies
         sources.append(str(f))

@@ -40,6 +40,7 @@ class TrainConfig:
     photos_skip: tuple[str, ...] = ()  # shell patterns of photos to leave out (a test signer)
     photo_copies: int = 8  # jittered crops cut per photo, at full resolution
     photo_share: float = 0.2  # share of each epoch's images drawn from the photos
+    photo_hand_mask: bool = True  # black out all but the located hand, as the runtime does
 
 
 @dataclass
@@ -222,7 +223,8 @@ def train(train_set: Dataset, config: TrainConfig, test_set: Dataset | None = No
         from .photos import load_photos
 
         photos = load_photos(config.photos, config.photo_copies, config.photos_skip,
-                             config.seed, progress=verbose > 0)
+                             config.seed, progress=verbose > 0,
+                             hand_mask=config.photo_hand_mask)
     seed_everything(config.seed)
     x, y = train_set.images, train_set.one_hot()
     if config.limit:
