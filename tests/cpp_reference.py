@@ -314,9 +314,7 @@ def write_trained_on_frames(out: Path, count: int = 10) -> None:
     digests = [photo_digest(f) for f in sorted((out / "frames").glob("*.png"))[:count]]
     props = {p.key: p.value for p in m.metadata_props}
     props[f"{PREFIX}training_photos"] = ",".join(digests)
-    del m.metadata_props[:]
-    for k, v in props.items():
-        m.metadata_props.add(key=k, value=v)
+    onnx.helper.set_model_props(m, props)
     onnx.save(m, str(out / "model_trained_on_frames.onnx"))
 
 

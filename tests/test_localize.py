@@ -171,7 +171,9 @@ def test_fixed_localizer_and_chain_interface():
     chain = ChainLocalizer([], fixed)
     res = chain.locate(np.zeros((100, 200, 3), np.uint8))
     assert res.method == "fixed" and res.to_dict()["box"] == list(Roi(0.5, 0.5, 0.5).box(200, 100))
-    chain.reset()
+    chain.reset()  # nothing to forget: the same answer after it
+    assert chain.locate(np.zeros((100, 200, 3), np.uint8)).box == res.box
+    assert chain.counts == {"fixed": 2}
 
 
 def test_hand_model_conversion_rewrites_are_lossless():

@@ -49,8 +49,9 @@ def test_asl_eval_images_center_and_auto(exported, photo_folder, tmp_path, capsy
         assert (tmp_path / f"images_asl_fp32_{roi}_confusion.png").stat().st_size > 0
         assert summary["localisation"]["hand_mask"] is True
     text = capsys.readouterr().out
-    assert "per" not in text or "A" in text
-    assert "auto" in text and "center" in text
+    rows = [line for line in text.splitlines() if line.startswith("asl_fp32.onnx")]
+    assert [r.split()[1] for r in rows] == ["center", "auto"]
+    assert all(len(r.split()) == 3 + len(LETTERS) for r in rows)  # name, roi, acc, per letter
     assert main([str(exported / "asl_fp32.onnx"), "--images", str(photo_folder), "--roi", "auto",
                  "--no-hand-mask", "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "images_summary_auto.json").read_text())
@@ -70,7 +71,7 @@ def test_asl_eval_images_center_equals_the_classifier(exported, photo_folder, tm
     assert rows[0]["accuracy"] == pytest.approx(acc)
 
 
-def test_asl_eval_images_errors(exported, tmp_path):
+def test_asl_eval_images_errors(exported, tmp_path, capsys):
     from asl_edge.evaluate import entry
     import sys
 
@@ -81,8 +82,10 @@ def test_asl_eval_images_errors(exported, tmp_path):
             str(tmp_path / "out")]
     sys.argv = base
     assert entry() == 2  # no labelled image
+    assert "labelled by a letter folder" in capsys.readouterr().err
     sys.argv = base + ["--roi", "middle"]
     assert entry() == 2
+    assert "--roi also takes auto, hands, skin" in capsys.readouterr().err
 
 
 def test_asl_live_roi_auto_times_localisation(exported, tmp_path, capsys):

@@ -141,7 +141,6 @@ def locate_images(images: str | Path, roi: str = "center", margin: float | None 
         if fr.truth is None:
             skipped += 1
             continue
-        loc.reset()
         t0 = time.perf_counter()
         found = loc.locate(fr.image)
         times.append(1e3 * (time.perf_counter() - t0))

@@ -73,7 +73,6 @@ class ModelCard:
 
 def photo_digest(path) -> str:
     """Short content digest of an image file: the same photo under another name still matches."""
-    import hashlib
-    from pathlib import Path
+    from .artifacts import sha256_file
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return sha256_file(path)[:16]

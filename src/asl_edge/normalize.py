@@ -112,21 +112,18 @@ def inputs_for(card, images: np.ndarray) -> np.ndarray:
 def keras_mode(model_path) -> str:
     """The normalisation a ``.keras`` model was trained with, from ``preprocess.json`` beside
     it (asl-train writes it); ``none`` when there is none (models from before it existed)."""
-    import json
-    from pathlib import Path
-
-    side = Path(model_path).with_name(SIDECAR)
-    if not side.is_file():
-        return DEFAULT
-    return check_mode(json.loads(side.read_text()).get("normalize", DEFAULT))
+    return check_mode(_sidecar(model_path).get("normalize", DEFAULT))
 
 
 def keras_training_photos(model_path) -> tuple[str, ...]:
     """Digests of the real photos a ``.keras`` model was trained on (``preprocess.json``)."""
+    return tuple(_sidecar(model_path).get("training_photos", []))
+
+
+def _sidecar(model_path) -> dict:
+    """``preprocess.json`` beside a ``.keras`` model, or {} without one."""
     import json
     from pathlib import Path
 
     side = Path(model_path).with_name(SIDECAR)
-    if not side.is_file():
-        return ()
-    return tuple(json.loads(side.read_text()).get("training_photos", []))
+    return json.loads(side.read_text()) if side.is_file() else {}

@@ -18,6 +18,7 @@ from ..errors import AslEdgeError
 from . import models
 from ..normalize import UnknownNormalization, check_mode
 from .backend import Backend, open_backend
+from .localize import black_outside_hand
 from .preprocess import MODEL_SIZE, Roi, preprocess, preprocess_batch
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,6 @@ class Classifier:
         if (self.hand_mask and loc is not None and loc.landmarks is not None
                 and isinstance(roi, tuple | list) and tuple(roi) == tuple(loc.box)):
             # the localiser's box around landmarks: classify the hand without the room
-            from .localize import black_outside_hand
-
             return preprocess(black_outside_hand(frame, loc.landmarks, loc.box), None,
                               self.color_order, out=self._input, normalize=self.normalize)
         return preprocess(frame, self.roi if roi is None else roi, self.color_order,

@@ -102,12 +102,9 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
 
     smoother = TemporalSmoother(smooth)
     times: dict[str, list[float]] = defaultdict(list)
-    hits: dict[str, list[int]] = defaultdict(list)  # material -> 1/0 per labelled frame
-    per_letter: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    labelled: list[tuple[str, str, int]] = []  # (source, truth, 1/0) per labelled frame
     frames = 0
     interrupted = False
-    # real photos the model was trained on (asl-train --photos) are counted apart
-    trained_on = frozenset(getattr(clf.card, "training_photos", ()) or ())
     bar = tqdm(total=len(source) or None, unit="frame", desc="asl-live",
                disable=None if progress else True)
     t_prev = time.perf_counter()
@@ -146,9 +143,7 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
             t_prev = t5
             if fr.truth:
                 ok = int(pred.best == fr.truth)
-                material = material_of(fr.source, trained_on)
-                hits[material].append(ok)
-                per_letter[material][fr.truth].append(ok)
+                labelled.append((fr.source, fr.truth, ok))
             if jsonl:
                 jsonl.write({"source": fr.source, "index": fr.index, "time": time.time(),
                              **pred.to_dict(), "truth": fr.truth, "box": list(box),
@@ -173,6 +168,15 @@ def run_live(clf: Classifier, source, sinks: list, jsonl=None, smooth: int = 1,
         interrupted = True  # finish the outputs with what we have
     finally:
         bar.close()
+    # accuracy per material, after the loop: telling real photos the model was trained on
+    # (asl-train --photos) apart hashes each file, which has no place between frames
+    trained_on = frozenset(clf.card.training_photos)
+    hits: dict[str, list[int]] = defaultdict(list)  # material -> 1/0 per labelled frame
+    per_letter: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for source, truth, ok in labelled:
+        material = material_of(source, trained_on)
+        hits[material].append(ok)
+        per_letter[material][truth].append(ok)
     summary = {
         "frames": frames, "interrupted": interrupted, "backend": clf.info.to_dict(),
         "smoothing": smooth, "threshold": clf.threshold,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..artifacts import write_json
 from ..errors import AslEdgeError
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,6 @@ def _make_venv(venv: Path, reqs: list[str], want: dict,
     if dist is None:
         raise AslEdgeError(f"{PYTRITON} installed in {venv} but has no tritonserver or no "
                            f"Python {sys.version_info[0]}.{sys.version_info[1]} stub")
-    (venv / MARKER).write_text(json.dumps(want, indent=2) + "\n")
+    write_json(venv / MARKER, want)
     progress("Triton server environment ready")
     return dist

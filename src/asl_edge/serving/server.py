@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AslEdgeError
-from ..export.triton import labels_text, model_config, to_pbtxt
+from ..export.triton import LABELS_FILE, labels_text, model_config, to_pbtxt
 from ..modelcard import ModelCard
 from .env import TritonDist, libpython_dir, link_asl_edge
 
@@ -83,7 +83,7 @@ def write_serving_repository(repo: Path, cfg: ServeConfig, card: ModelCard,
     d = repo / cfg.model_name
     (d / "1").mkdir(parents=True)
     shutil.copyfile(MODEL_FILE, d / "1" / "model.py")
-    (d / "labels.txt").write_text(labels_text(card))
+    (d / LABELS_FILE).write_text(labels_text(card))
     params = {"model_path": str(Path(cfg.model).resolve()), "backend": cfg.backend,
               "threads": str(cfg.threads)}
     if pythonpath is not None:
@@ -177,8 +177,9 @@ class TritonServer:
         write_serving_repository(self.workspace / "models", self.cfg, self.card, pylib)
         prepare_backends(self.dist, self.workspace)
         self._log_file = open(self.log_path, "wb")
-        log.debug("starting %s", " ".join(self.command()))
-        self.proc = subprocess.Popen(self.command(), stdout=self._log_file,
+        command = self.command()  # once: its shm prefix is random
+        log.debug("starting %s", " ".join(command))
+        self.proc = subprocess.Popen(command, stdout=self._log_file,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=server_env(self.dist), cwd=self.workspace,
                                      start_new_session=True, preexec_fn=_die_with_parent)

@@ -107,7 +107,6 @@ def load_photos(folders: list[str | Path] | tuple, copies: int = 8, skip: tuple[
         img = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if img is None:
             raise AslEdgeError(f"{f}: not a readable image")
-        loc.reset()
         found = loc.locate(img)
         if hand_mask and found.landmarks is not None:
             img = black_outside_hand(img, found.landmarks)
